@@ -1,0 +1,128 @@
+"""Staff users, their membership of organisations, roles and skills."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from finestreta.catalogue.models import Service
+from finestreta.tenants.models import Office, Organisation
+
+# Languages an agent may speak with citizens (ISO 639-1), beyond the interface languages.
+SPOKEN_LANGUAGES = [
+    ("ca", _("Catalan")),
+    ("es", _("Spanish")),
+    ("oc", _("Aranese (Occitan)")),
+    ("en", _("English")),
+    ("fr", _("French")),
+    ("de", _("German")),
+    ("it", _("Italian")),
+    ("pt", _("Portuguese")),
+    ("ro", _("Romanian")),
+    ("ar", _("Arabic")),
+    ("zh", _("Chinese")),
+    ("ur", _("Urdu")),
+    ("ru", _("Russian")),
+    ("uk", _("Ukrainian")),
+]
+SPOKEN_LANGUAGE_CODES = frozenset(code for code, _label in SPOKEN_LANGUAGES)
+
+
+def validate_spoken_languages(value: object) -> None:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationError(_("Give the languages as a list of codes."), code="type")
+    unknown = sorted(set(value) - SPOKEN_LANGUAGE_CODES)
+    if unknown:
+        raise ValidationError(
+            _("Unknown language codes: %(codes)s."),
+            code="unknown",
+            params={"codes": ", ".join(unknown)},
+        )
+
+
+class User(AbstractUser):
+    """A staff member or a platform administrator. Citizens do not have accounts."""
+
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=5, choices=settings.LANGUAGES, default="ca"
+    )
+    is_demo = models.BooleanField(
+        _("demo account"),
+        default=False,
+        help_text=_("Demo accounts can only log in while DEBUG is on."),
+    )
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+
+class Role(models.TextChoices):
+    AGENT = "agent", _("Agent")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    OFFICE_ADMIN = "office_admin", _("Office administrator")
+    ORG_ADMIN = "org_admin", _("Organisation administrator")
+
+
+# What each role may do, from least to most.
+ROLE_RANK = {Role.AGENT: 1, Role.SUPERVISOR: 2, Role.OFFICE_ADMIN: 3, Role.ORG_ADMIN: 4}
+
+
+class Membership(models.Model):
+    """A staff member's place in one organisation: role, offices and skills."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("user"),
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("organisation"),
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.AGENT)
+    offices = models.ManyToManyField(
+        Office,
+        related_name="memberships",
+        blank=True,
+        verbose_name=_("offices"),
+        help_text=_("Where the staff member works; the virtual back-office counts as an office."),
+    )
+    services = models.ManyToManyField(
+        Service,
+        related_name="skilled_memberships",
+        blank=True,
+        verbose_name=_("services they can attend"),
+    )
+    languages = models.JSONField(
+        _("languages spoken"), default=list, blank=True, validators=[validate_spoken_languages]
+    )
+    sign_language = models.BooleanField(_("Catalan Sign Language"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organisation"], name="one_membership_per_org"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.organisation} ({self.get_role_display()})"
+
+    def has_role(self, role: Role) -> bool:
+        return ROLE_RANK[Role(self.role)] >= ROLE_RANK[role]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.has_role(Role.OFFICE_ADMIN)

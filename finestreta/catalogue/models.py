@@ -1,0 +1,114 @@
+"""The catalogue of services (tràmits) an organisation offers, and how."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from finestreta.tenants.models import Office, Organisation
+
+
+class AttentionLevel(models.TextChoices):
+    INFORMATIVE = "informative", _("Information")
+    ASSISTED = "assisted", _("Assisted processing")
+    ATTENDED = "attended", _("Attended processing")
+
+
+# Plain words for citizens, shown beside each service.
+ATTENTION_LEVEL_EXPLANATIONS = {
+    AttentionLevel.INFORMATIVE: _(
+        "We explain how the procedure works and answer your questions. You do not need to "
+        "identify yourself."
+    ),
+    AttentionLevel.ASSISTED: _(
+        "You do the procedure yourself on the internet and a member of staff guides you step by "
+        "step. They may ask you to share your screen."
+    ),
+    AttentionLevel.ATTENDED: _(
+        "A member of staff does the procedure for you. You will have to prove who you are and "
+        "give your express consent."
+    ),
+}
+
+
+class Channel(models.TextChoices):
+    VIDEO = "video", _("Video call")
+    PHONE = "phone", _("Telephone")
+    IN_PERSON = "in_person", _("In person")
+
+
+class Service(models.Model):
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="services",
+        verbose_name=_("organisation"),
+    )
+    slug = models.SlugField(_("short name"), max_length=80)
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    documents_to_prepare = models.TextField(
+        _("documents to prepare"), blank=True, help_text=_("One document per line.")
+    )
+    attention_level = models.CharField(
+        _("attention level"), max_length=12, choices=AttentionLevel.choices
+    )
+    offers_video = models.BooleanField(_("by video call"), default=True)
+    offers_phone = models.BooleanField(_("by telephone"), default=False)
+    offers_in_person = models.BooleanField(_("in person"), default=False)
+    duration_minutes = models.PositiveSmallIntegerField(
+        _("duration (minutes)"),
+        default=15,
+        validators=[MinValueValidator(5), MaxValueValidator(240)],
+    )
+    offices = models.ManyToManyField(
+        Office,
+        related_name="services",
+        blank=True,
+        verbose_name=_("offices"),
+        help_text=_("Offices that provide this service."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
+        ordering = ["organisation", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "slug"], name="service_slug_per_org"),
+            models.CheckConstraint(
+                condition=models.Q(offers_video=True)
+                | models.Q(offers_phone=True)
+                | models.Q(offers_in_person=True),
+                name="service_offers_a_channel",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def channels(self) -> list[Channel]:
+        offered = [
+            (self.offers_video, Channel.VIDEO),
+            (self.offers_phone, Channel.PHONE),
+            (self.offers_in_person, Channel.IN_PERSON),
+        ]
+        return [channel for flag, channel in offered if flag]
+
+    @property
+    def attention_level_explanation(self) -> str:
+        return str(ATTENTION_LEVEL_EXPLANATIONS[AttentionLevel(self.attention_level)])
+
+    @property
+    def documents(self) -> list[str]:
+        return [
+            line.strip() for line in (self.documents_to_prepare or "").splitlines() if line.strip()
+        ]
+
+    def clean(self) -> None:
+        super().clean()
+        if not (self.offers_video or self.offers_phone or self.offers_in_person):
+            raise ValidationError(_("Offer the service through at least one channel."))

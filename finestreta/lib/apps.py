@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class LibConfig(AppConfig):
+    name = "finestreta.lib"
+    label = "lib"
+    verbose_name = "Finestreta"

@@ -1,0 +1,116 @@
+"""Public API of the tenants app: organisations, offices, opening hours and closed days.
+
+Other apps import from here, not from `tenants.models`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+
+import holidays
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from finestreta.tenants.models import ClosedDay, Office, OpeningHours, Organisation
+
+
+def get_public_organisation(slug: str) -> Organisation:
+    """The active organisation with this slug, or 404."""
+    try:
+        return Organisation.objects.get(slug=slug, is_active=True)
+    except Organisation.DoesNotExist as exc:
+        raise Http404("No such organisation") from exc
+
+
+def list_public_organisations() -> QuerySet[Organisation]:
+    return Organisation.objects.filter(is_active=True).order_by("name")
+
+
+def list_public_offices(organisation: Organisation) -> QuerySet[Office]:
+    return (
+        organisation.offices.filter(is_active=True)
+        .select_related("municipality")
+        .prefetch_related("opening_hours")
+        .order_by("kind", "name")
+    )
+
+
+def get_public_office(organisation: Organisation, slug: str) -> Office:
+    try:
+        return list_public_offices(organisation).get(slug=slug)
+    except Office.DoesNotExist as exc:
+        raise Http404("No such office") from exc
+
+
+@dataclass(frozen=True)
+class Closure:
+    date: dt.date
+    reason: str
+    public_holiday: bool
+
+
+@lru_cache(maxsize=64)
+def _public_holidays(country: str, subdivision: str, year: int) -> dict[dt.date, str]:
+    try:
+        calendar = holidays.country_holidays(
+            country, subdiv=subdivision or None, years=year, language="ca"
+        )
+    except NotImplementedError:
+        return {}
+    return {day: str(name) for day, name in calendar.items()}
+
+
+def list_closures(*, office: Office, start: dt.date, end: dt.date) -> list[Closure]:
+    """Public holidays (from the `holidays` library) plus the organisation's and office's
+    closures between start and end inclusive, sorted by date."""
+    organisation = office.organisation
+    found: dict[dt.date, Closure] = {}
+    for year in range(start.year, end.year + 1):
+        for day, name in _public_holidays(
+            organisation.holiday_country, organisation.holiday_subdivision, year
+        ).items():
+            if start <= day <= end:
+                found[day] = Closure(day, name, True)
+    local = ClosedDay.objects.filter(
+        Q(office=office) | Q(office__isnull=True),
+        organisation=organisation,
+        date__range=(start, end),
+    )
+    for closed in local:
+        found.setdefault(closed.date, Closure(closed.date, closed.reason, False))
+    return [found[day] for day in sorted(found)]
+
+
+def is_office_open_on(*, office: Office, day: dt.date) -> bool:
+    if not list_opening_hours(office=office, weekday=day.weekday()):
+        return False
+    return not list_closures(office=office, start=day, end=day)
+
+
+def list_opening_hours(*, office: Office, weekday: int) -> list[OpeningHours]:
+    return [hours for hours in office.opening_hours.all() if hours.weekday == weekday]
+
+
+@dataclass(frozen=True)
+class DayHours:
+    weekday: int
+    label: str
+    intervals: list[tuple[dt.time, dt.time]]
+
+
+def describe_week(*, office: Office) -> list[DayHours]:
+    """Opening hours Monday to Sunday, for display (closed days have no intervals)."""
+    labels = dict(OpeningHours.Weekday.choices)
+    rows = list(office.opening_hours.all())
+    return [
+        DayHours(
+            weekday=day,
+            label=str(labels[day]),
+            intervals=[
+                (h.opens, h.closes) for h in sorted(rows, key=lambda h: h.opens) if h.weekday == day
+            ],
+        )
+        for day in range(7)
+    ]

@@ -1,0 +1,26 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+from finestreta.accounts import urls as accounts_urls
+from finestreta.lib import views as lib_views
+from finestreta.tenants import urls as tenants_urls
+
+admin.site.site_header = _("Finestreta administration")
+admin.site.site_title = _("Finestreta")
+admin.site.index_title = _("Administration")
+
+urlpatterns = [
+    path("healthz", lib_views.healthz, name="healthz"),
+    path("readyz", lib_views.readyz, name="readyz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("", include(accounts_urls)),
+    path("", include(tenants_urls)),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
