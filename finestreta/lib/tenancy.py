@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db import models
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
 
@@ -44,6 +45,7 @@ class TenantScopedAdmin(admin.ModelAdmin):
     org_admin_only = False
     # Models whose choices must be limited to the user's organisations, by FK/M2M field name.
     tenant_choice_paths: dict[str, str] = {}
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def _org_ids(self, request: HttpRequest) -> list[int]:
         return admin_organisation_ids(request.user, org_admin_only=self.org_admin_only)

@@ -1,0 +1,64 @@
+# Finestreta: `make run` starts the demo, `make test` proves it. Nothing else to install by hand.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+# PostgreSQL used by the second pass of `make test` (trust auth on this kind of machine).
+TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/finestreta
+
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test setup system-deps lint typecheck i18n-check messages test-sqlite test-postgres clean
+
+$(VENV)/.installed: pyproject.toml requirements/constraints.txt
+	@$(PYTHON) -c "import sys; assert sys.version_info[:2] == (3, 11)" 2>/dev/null || { echo "Python 3.11 is needed (found: $(PYTHON))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip>=24"
+	$(PY) -m pip install -q -c requirements/constraints.txt -e ".[dev]"
+	@touch $@
+
+setup: $(VENV)/.installed system-deps
+	@mkdir -p var/static var/media
+	$(PY) manage.py compilemessages --ignore=.venv -v 0
+
+# gettext (msgfmt, xgettext) for the catalogues; Debian's Chromium for the browser tests.
+system-deps:
+	@command -v msgfmt >/dev/null && command -v xgettext >/dev/null || scripts/apt-install gettext
+	@command -v chromium >/dev/null || scripts/apt-install chromium
+
+run: setup
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py load_demo
+	DEBUG=1 $(PY) manage.py serve --port $(PORT)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy finestreta
+
+i18n-check: setup
+	$(PY) scripts/check_translations.py
+
+messages: $(VENV)/.installed
+	$(PY) manage.py makemessages --all --ignore=.venv --ignore=var --no-obsolete --no-location
+	$(PY) manage.py compilemessages --ignore=.venv -v 0
+
+test-sqlite: setup
+	FINESTRETA_TESTING=1 DATABASE_URL= $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-postgres: setup
+	@if $(PY) scripts/wait_for_services.py --postgres "$(TEST_POSTGRES_URL)"; then \
+	  FINESTRETA_TESTING=1 DATABASE_URL="$(TEST_POSTGRES_URL)" $(VENV)/bin/pytest $(PYTEST_ARGS); \
+	elif [ -n "$$CI" ]; then echo "CI: PostgreSQL is required and unreachable"; exit 1; \
+	else echo "PostgreSQL unreachable at $(TEST_POSTGRES_URL): the PostgreSQL pass did not run (CI runs it)."; fi
+
+test: setup lint typecheck i18n-check
+	$(PY) manage.py makemigrations --check --dry-run -v 1
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,74 @@
+"""`make run`: the web server (daphne, ASGI) and a task worker side by side; Ctrl-C stops both."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from finestreta.accounts.demo import DEMO_LOGINS, DEMO_PASSWORD
+
+
+class Command(BaseCommand):
+    help = "Run the web server and a background-task worker until Ctrl-C."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+
+    def handle(self, *args: Any, host: str, port: int, **options: Any) -> None:
+        python = sys.executable
+        children = [
+            subprocess.Popen(
+                [python, "-m", "daphne", "-b", host, "-p", str(port), "finestreta.asgi:application"]
+            ),
+            subprocess.Popen(
+                [python, "manage.py", "worker", "--no-reload", "--worker-id", f"make-run-{port}"]
+            ),
+        ]
+        base = f"http://{host}:{port}"
+        self.stdout.write(self.style.SUCCESS(f"\nFinestreta is running at {base}/"))
+        self.stdout.write(f"  Public home:      {base}/")
+        self.stdout.write(f"  Demo organisation: {base}/generalitat/")
+        self.stdout.write(f"  Staff login:      {base}/accounts/login/")
+        self.stdout.write(f"  Administration:   {base}/admin/")
+        self.stdout.write(f"  Health:           {base}/healthz  ·  {base}/readyz")
+        if settings.DEBUG:
+            self.stdout.write(f"\nDemo logins (password: {DEMO_PASSWORD}):")
+            for demo in DEMO_LOGINS:
+                self.stdout.write(f"  {demo.username:<18} {demo.role} — {demo.organisation}")
+        self.stdout.write("\nPress Ctrl-C to stop the web server and the worker.\n")
+
+        stopping = False
+
+        def stop(signum: int, frame: Any) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while not stopping and all(child.poll() is None for child in children):
+                time.sleep(0.2)
+        finally:
+            for child in children:
+                if child.poll() is None:
+                    child.send_signal(signal.SIGINT)
+            deadline = time.monotonic() + 10
+            for child in children:
+                try:
+                    child.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
+        failed = [c.args[2] if len(c.args) > 2 else c.args for c in children if c.returncode]
+        if not stopping and failed:
+            self.stderr.write(f"A process stopped unexpectedly: {failed}")
+            sys.exit(1)
+        self.stdout.write("Stopped.")

@@ -1,0 +1,148 @@
+"""The tenant-isolation walk: every staff URL and API route, visited as another tenant's staff.
+
+Routes are discovered from the URL conf, so a new staff or API URL is covered without editing this
+file; a route with a parameter this file cannot fill makes the test fail until a sample is added.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.admin.sites import site as admin_site
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from finestreta.lib.tenancy import TenantScopedAdmin
+from tests.personas import Personas
+
+REFUSED = {403, 404}
+
+
+@dataclass(frozen=True)
+class Route:
+    template: str  # e.g. "<slug:org>/staff/offices/<slug:office>/"
+    name: str
+
+
+def _walk(resolver: URLResolver, prefix: str = "") -> list[Route]:
+    routes = []
+    for entry in resolver.url_patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            routes += _walk(entry, route)
+        elif isinstance(entry, URLPattern):
+            routes.append(Route(route, entry.name or ""))
+    return routes
+
+
+def tenant_routes() -> list[Route]:
+    """Every route that carries an organisation and belongs to staff or the API."""
+    return [
+        route
+        for route in _walk(get_resolver())
+        if "<slug:org>" in route.template
+        and ("/staff/" in route.template or route.template.startswith("api/"))
+    ]
+
+
+def fill(template: str, personas: Personas) -> str:
+    samples = {
+        "<slug:org>": personas.org_a.slug,
+        "<slug:office>": personas.office_a.slug,
+        "<slug:service>": personas.service_a.slug,
+    }
+    path = template
+    for placeholder, value in samples.items():
+        path = path.replace(placeholder, value)
+    assert "<" not in path, f"add a sample value for the parameters of {template!r}"
+    return "/" + path
+
+
+def test_the_walk_finds_the_staff_routes() -> None:
+    templates = {route.template for route in tenant_routes()}
+    assert "<slug:org>/staff/" in templates
+    assert "<slug:org>/staff/team/" in templates
+
+
+@pytest.mark.parametrize("route", tenant_routes(), ids=lambda r: r.template)
+@pytest.mark.parametrize("intruder", ["agent_b", "supervisor_b", "admin_b"])
+def test_another_tenants_staff_is_refused_on_every_staff_route(
+    personas: Personas, route: Route, intruder: str
+) -> None:
+    path = fill(route.template, personas)
+    owner, stranger = Client(), Client()
+    owner.force_login(personas.admin_a)
+    stranger.force_login(getattr(personas, intruder))
+    checked = 0
+    for method in ("get", "post"):
+        owner_status = getattr(owner, method)(path).status_code
+        if owner_status == 405:
+            continue  # the route does not take this method at all
+        # The positive control: organisation A's own administrator is not refused.
+        assert owner_status not in REFUSED, f"{method.upper()} {path} refused its own admin"
+        status = getattr(stranger, method)(path).status_code
+        assert status in REFUSED, f"{intruder} got {status} on {method.upper()} {path}"
+        checked += 1
+    assert checked, f"{path} answered 405 to every method"
+
+
+@pytest.mark.parametrize("route", tenant_routes(), ids=lambda r: r.template)
+def test_anonymous_visitors_are_sent_to_log_in_on_every_staff_route(
+    client: Client, personas: Personas, route: Route
+) -> None:
+    response = client.get(fill(route.template, personas))
+    assert response.status_code in {302, 401, 403}
+    if response.status_code == 302:
+        assert response["Location"].startswith(reverse("accounts:login"))
+
+
+def tenant_scoped_admins() -> list[type]:
+    return [
+        type(model_admin)
+        for model_admin in admin_site._registry.values()
+        if isinstance(model_admin, TenantScopedAdmin)
+    ]
+
+
+def _objects_of_org_a(personas: Personas) -> dict[str, object]:
+    from finestreta.accounts.models import Membership
+    from tests.factories import ClosedDayFactory
+
+    return {
+        "organisation": personas.org_a,
+        "office": personas.office_a,
+        "service": personas.service_a,
+        "closedday": ClosedDayFactory(organisation=personas.org_a),
+        "membership": Membership.objects.get(user=personas.agent_a),
+    }
+
+
+def test_every_tenant_scoped_admin_is_walked() -> None:
+    names = {cls.__name__ for cls in tenant_scoped_admins()}
+    assert names >= {"OrganisationAdmin", "OfficeAdmin", "ServiceAdmin", "MembershipAdmin"}
+
+
+@pytest.mark.django_db
+def test_another_tenants_admin_cannot_open_or_list_any_admin_object(personas: Personas) -> None:
+    objects = _objects_of_org_a(personas)
+    owner, stranger = Client(), Client()
+    owner.force_login(personas.admin_a)
+    stranger.force_login(personas.admin_b)
+    for model_admin in admin_site._registry.values():
+        if not isinstance(model_admin, TenantScopedAdmin):
+            continue
+        model = model_admin.model
+        obj = objects.get(model._meta.model_name)
+        assert obj is not None, f"add an org A sample of {model.__name__} to this test"
+        opts = model._meta
+        change = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+        changelist = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+        assert owner.get(change).status_code == 200, f"{change} refused its own admin"
+        response = stranger.get(change)
+        # Django's admin answers a hidden object with a redirect to the index and a message.
+        assert response.status_code in {302, 403, 404}, f"admin_b got {response.status_code} on {change}"
+        listing = stranger.get(changelist)
+        if listing.status_code == 200:
+            assert obj.pk not in {o.pk for o in listing.context["cl"].result_list}
+        assert stranger.post(change, {}).status_code in {302, 403, 404}
