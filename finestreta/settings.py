@@ -6,6 +6,7 @@ queue, development outbox). With DEBUG off the process refuses to start on devel
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -111,7 +112,12 @@ else:
                 ),
             },
             # A file, not memory, so that worker and server subprocesses in tests share it.
-            "TEST": {"NAME": env_str("SQLITE_TEST_PATH", str(BASE_DIR / "var" / "test.sqlite3"))},
+            # One file per test run, so that concurrent runs do not share it.
+            "TEST": {
+                "NAME": env_str(
+                    "SQLITE_TEST_PATH", str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")
+                )
+            },
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -227,7 +233,6 @@ MODELTRANSLATION_FALLBACK_LANGUAGES = {"default": ("ca", "es", "en"), "oc": ("ca
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "Europe/Madrid"
-DEFAULT_ORGANISATION_TIME_ZONE = env_str("DEFAULT_TIME_ZONE", "Europe/Madrid")
 
 # --- Static and uploaded files ---
 STATIC_URL = "/static/"
