@@ -33,15 +33,28 @@ def main() -> int:
         try:
             subprocess.run(  # noqa: S603
                 [
-                    sys.executable, "manage.py", "makemessages", "--all", "--ignore=.venv",
-                    "--ignore=var", "--ignore=node_modules", "--no-obsolete", "--no-location",
-                    "-v", "0",
+                    sys.executable,
+                    "manage.py",
+                    "makemessages",
+                    "--all",
+                    "--ignore=.venv",
+                    "--ignore=var",
+                    "--ignore=node_modules",
+                    "--no-obsolete",
+                    "--no-location",
+                    "-v",
+                    "0",
                 ],
-                cwd=ROOT, check=True, env={**os.environ, "DJANGO_SETTINGS_MODULE": "finestreta.settings"},
+                cwd=ROOT,
+                check=True,
+                env={**os.environ, "DJANGO_SETTINGS_MODULE": "finestreta.settings"},
             )
             fresh = {
-                (lang, domain): keys(polib.pofile(str(LOCALE / lang / "LC_MESSAGES" / f"{domain}.po")))
-                for lang in LANGUAGES for domain in DOMAINS
+                (lang, domain): keys(
+                    polib.pofile(str(LOCALE / lang / "LC_MESSAGES" / f"{domain}.po"))
+                )
+                for lang in LANGUAGES
+                for domain in DOMAINS
             }
         finally:
             shutil.rmtree(LOCALE)
@@ -60,9 +73,9 @@ def main() -> int:
             committed = keys(po)
             missing = fresh[(lang, domain)] - committed
             stale = committed - fresh[(lang, domain)]
-            for ctxt, msgid, _plural in sorted(missing)[:10]:
+            for _ctxt, msgid, _plural in sorted(missing)[:10]:
                 problems.append(f"{lang}: not extracted: {msgid[:70]!r}")
-            for ctxt, msgid, _plural in sorted(stale)[:10]:
+            for _ctxt, msgid, _plural in sorted(stale)[:10]:
                 problems.append(f"{lang}: no longer in the code: {msgid[:70]!r}")
             for entry in po.untranslated_entries():
                 problems.append(f"{lang}: untranslated: {entry.msgid[:70]!r}")

@@ -1,4 +1,4 @@
-"""Run Finestreta processes (web server, worker) against the test database, for real-process tests."""
+"""Run Finestreta processes (web server, worker) against the test database."""
 
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
@@ -97,7 +99,7 @@ class Membership(models.Model):
         verbose_name=_("offices"),
         help_text=_("Where the staff member works; the virtual back-office counts as an office."),
     )
-    services = models.ManyToManyField(
+    services: models.ManyToManyField[Service, Any] = models.ManyToManyField(
         Service,
         related_name="skilled_memberships",
         blank=True,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+# \Z, not $: "$" would also accept a trailing newline ("#005a9c\n").
+HEX_COLOUR = re.compile(r"\A#[0-9a-fA-F]{6}\Z")
 WHITE = "#ffffff"
 AA_NORMAL_TEXT = 4.5
 

@@ -63,7 +63,7 @@ def test_production_reads_the_secret_key_from_a_file(tmp_path: Path) -> None:
     secret = tmp_path / "secret"
     secret.write_text(GOOD_SECRET + "\n")
     result = run_python(
-        SETUP + "from django.conf import settings; print(settings.SECRET_KEY == %r)" % GOOD_SECRET,
+        SETUP + f"from django.conf import settings; print(settings.SECRET_KEY == {GOOD_SECRET!r})",
         DEBUG="0",
         SECRET_KEY_FILE=str(secret),
         ALLOWED_HOSTS="finestreta.example",
@@ -78,7 +78,8 @@ def test_production_sends_hsts_and_secure_cookie_flags() -> None:
         "import json; setup_test_environment();"
         "r = Client().get('/healthz', secure=True, HTTP_HOST='finestreta.example');"
         "from django.conf import settings as s;"
-        "print(json.dumps({'status': r.status_code, 'hsts': r.headers.get('Strict-Transport-Security'),"
+        "print(json.dumps({'status': r.status_code,"
+        "'hsts': r.headers.get('Strict-Transport-Security'),"
         "'session_secure': s.SESSION_COOKIE_SECURE, 'csrf_secure': s.CSRF_COOKIE_SECURE,"
         "'session_name': s.SESSION_COOKIE_NAME, 'httponly': s.SESSION_COOKIE_HTTPONLY,"
         "'insecure': Client().get('/healthz', HTTP_HOST='finestreta.example').status_code}))"
@@ -112,7 +113,9 @@ def test_a_database_url_selects_postgresql() -> None:
 
 
 def test_a_redis_url_selects_the_redis_channel_layer() -> None:
-    code = SETUP + "from django.conf import settings; print(settings.CHANNEL_LAYERS['default']['BACKEND'])"
+    code = SETUP + (
+        "from django.conf import settings; print(settings.CHANNEL_LAYERS['default']['BACKEND'])"
+    )
     assert run_python(code, REDIS_URL="redis://127.0.0.1:6379/0").stdout.strip() == (
         "channels_redis.core.RedisChannelLayer"
     )
@@ -144,6 +147,7 @@ def test_every_setting_read_from_the_environment_is_documented() -> None:
     sources = [ROOT / "finestreta" / "settings.py"]
     used = set()
     for source in sources:
-        used |= set(re.findall(r'env_(?:str|bool|int|list|secret)\(\s*"([A-Z_]+)"', source.read_text()))
+        pattern = r'env_(?:str|bool|int|list|secret)\(\s*"([A-Z_]+)"'
+        used |= set(re.findall(pattern, source.read_text()))
     documented = set(re.findall(r"^#?\s*([A-Z_]+)=", (ROOT / "dotenv.example").read_text(), re.M))
     assert used - documented == set()

@@ -15,8 +15,9 @@ from tests.processes import child_env, running, wait_until
 def test_a_running_worker_makes_readyz_ready_runs_tasks_and_stops_cleanly(client: Client) -> None:
     assert client.get("/readyz").status_code == 503
     env = child_env(WORKER_HEARTBEAT_SECONDS="1")
-    with running(["worker", "--no-reload", "--worker-id", "test-worker", "--interval", "0.2"],
-                 env=env) as worker:
+    with running(
+        ["worker", "--no-reload", "--worker-id", "test-worker", "--interval", "0.2"], env=env
+    ) as worker:
         assert wait_until(lambda: client.get("/readyz").status_code == 200), worker.stdout
         result = echo.enqueue("hola")
         assert wait_until(lambda: result.refresh() or result.status == TaskResultStatus.SUCCESSFUL)

@@ -25,10 +25,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, host: str, port: int, **options: Any) -> None:
         python = sys.executable
         children = [
-            subprocess.Popen(
+            subprocess.Popen(  # noqa: S603 - fixed argv of our own programs
                 [python, "-m", "daphne", "-b", host, "-p", str(port), "finestreta.asgi:application"]
             ),
-            subprocess.Popen(
+            subprocess.Popen(  # noqa: S603 - fixed argv of our own programs
                 [python, "manage.py", "worker", "--no-reload", "--worker-id", f"make-run-{port}"]
             ),
         ]
@@ -67,7 +67,8 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     child.kill()
                     child.wait()
-        failed = [c.args[2] if len(c.args) > 2 else c.args for c in children if c.returncode]
+        names = ["web server", "worker"]
+        failed = [name for name, c in zip(names, children, strict=True) if c.returncode]
         if not stopping and failed:
             self.stderr.write(f"A process stopped unexpectedly: {failed}")
             sys.exit(1)
