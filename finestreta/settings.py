@@ -228,6 +228,8 @@ LANGUAGES = [
     ("en", _("English")),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Django ships no formats for Aranese; ours live in finestreta/formats/oc/.
+FORMAT_MODULE_PATH = ["finestreta.formats"]
 MODELTRANSLATION_DEFAULT_LANGUAGE = "ca"
 MODELTRANSLATION_FALLBACK_LANGUAGES = {"default": ("ca", "es", "en"), "oc": ("ca", "es")}
 USE_I18N = True
