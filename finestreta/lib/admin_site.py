@@ -8,7 +8,6 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.auth import REDIRECT_FIELD_NAME
-from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest
 from django.urls import reverse
 
@@ -19,6 +18,8 @@ class FinestretaAdminSite(admin.AdminSite):
     def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
         # One login for all staff (the single sign-on issue plugs in there), not the admin's own
         # form, which would also refuse organisation administrators for lacking `is_staff`.
+        from django.contrib.auth.views import redirect_to_login  # needs the app registry
+
         return redirect_to_login(
             request.GET.get(REDIRECT_FIELD_NAME) or reverse("admin:index"),
             reverse("accounts:login"),
