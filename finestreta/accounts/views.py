@@ -9,7 +9,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from finestreta.accounts import services as accounts
 from finestreta.accounts.demo import DEMO_LOGINS
@@ -27,7 +27,7 @@ class StaffLoginView(auth_views.LoginView):
         return context
 
 
-@require_GET
+@require_safe
 @login_required
 def staff_home(request: HttpRequest) -> HttpResponse:
     memberships = list(accounts.list_memberships(request.user))
@@ -36,7 +36,7 @@ def staff_home(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/staff_home.html", {"memberships": memberships})
 
 
-@require_GET
+@require_safe
 @login_required
 def dashboard(request: HttpRequest, org: str) -> HttpResponse:
     staff = accounts.get_membership_for_staff(request, org)
@@ -51,7 +51,7 @@ def dashboard(request: HttpRequest, org: str) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 @login_required
 def team(request: HttpRequest, org: str) -> HttpResponse:
     staff = accounts.get_membership_for_staff(request, org, min_role=Role.SUPERVISOR)
@@ -62,7 +62,7 @@ def team(request: HttpRequest, org: str) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 @login_required
 def office(request: HttpRequest, org: str, office: str) -> HttpResponse:
     staff = accounts.get_membership_for_staff(request, org)

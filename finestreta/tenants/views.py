@@ -8,13 +8,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from finestreta.catalogue import services as catalogue
 from finestreta.tenants import services as tenants
 
 
-@require_GET
+@require_safe
 def platform_home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -23,7 +23,7 @@ def platform_home(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def organisation_home(request: HttpRequest, org: str) -> HttpResponse:
     organisation = tenants.get_public_organisation(org)
     return render(
@@ -37,7 +37,7 @@ def organisation_home(request: HttpRequest, org: str) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def service_detail(request: HttpRequest, org: str, service: str) -> HttpResponse:
     organisation = tenants.get_public_organisation(org)
     return render(
@@ -50,7 +50,7 @@ def service_detail(request: HttpRequest, org: str, service: str) -> HttpResponse
     )
 
 
-@require_GET
+@require_safe
 def office_detail(request: HttpRequest, org: str, office: str) -> HttpResponse:
     organisation = tenants.get_public_organisation(org)
     found = tenants.get_public_office(organisation, office)
@@ -70,19 +70,19 @@ def office_detail(request: HttpRequest, org: str, office: str) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def accessibility_statement(request: HttpRequest, org: str) -> HttpResponse:
     organisation = tenants.get_public_organisation(org)
     return render(request, "tenants/accessibility.html", {"organisation": organisation})
 
 
-@require_GET
+@require_safe
 def privacy_notice(request: HttpRequest, org: str) -> HttpResponse:
     organisation = tenants.get_public_organisation(org)
     return render(request, "tenants/privacy.html", {"organisation": organisation})
 
 
-@require_GET
+@require_safe
 @cache_control(max_age=300)
 def brand_css(request: HttpRequest, org: str) -> HttpResponse:
     """The organisation's colour as a stylesheet: CSP forbids inline styles."""
