@@ -151,3 +151,21 @@ def test_every_setting_read_from_the_environment_is_documented() -> None:
         used |= set(re.findall(pattern, source.read_text()))
     documented = set(re.findall(r"^#?\s*([A-Z_]+)=", (ROOT / "dotenv.example").read_text(), re.M))
     assert used - documented == set()
+
+
+def test_the_production_configuration_passes_djangos_deployment_checks() -> None:
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={
+            **{k: v for k, v in os.environ.items() if k != "FINESTRETA_TESTING"},
+            "DEBUG": "0",
+            "SECRET_KEY": GOOD_SECRET,
+            "ALLOWED_HOSTS": "finestreta.example",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
