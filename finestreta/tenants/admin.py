@@ -2,12 +2,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from modeltranslation.admin import TranslationAdmin
 
-from finestreta.lib.tenancy import TenantScopedAdmin, TenantScopedInline, admin_office_ids
+from finestreta.lib.tenancy import (
+    TenantScopedAdmin,
+    TenantScopedInline,
+    admin_office_ids,
+    admin_organisation_ids,
+)
 from finestreta.tenants.models import ClosedDay, Municipality, Office, OpeningHours, Organisation
 
 
@@ -57,8 +63,31 @@ class OfficeAdmin(OfficeScopedAdmin, TranslationAdmin):
     tenant_choice_paths = {"organisation": ""}
 
 
+class ClosedDayForm(forms.ModelForm):
+    # Organisations whose every office the user may close; None for platform administrators.
+    org_wide_ids: frozenset[int] | None = None
+
+    class Meta:
+        model = ClosedDay
+        fields = "__all__"  # noqa: DJ007 - the ModelAdmin chooses the fields shown
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        organisation = cleaned.get("organisation")
+        if (
+            self.org_wide_ids is not None
+            and organisation is not None
+            and not cleaned.get("office")
+            and organisation.pk not in self.org_wide_ids
+        ):
+            # An office administrator must name their office (Django's own, translated message).
+            self.add_error("office", self.fields["office"].error_messages["required"])
+        return cleaned
+
+
 @admin.register(ClosedDay)
 class ClosedDayAdmin(OfficeScopedAdmin):
+    form = ClosedDayForm
     list_display = ("date", "reason", "organisation", "office")
     list_filter = ("organisation",)
     date_hierarchy = "date"
@@ -75,6 +104,39 @@ class ClosedDayAdmin(OfficeScopedAdmin):
         return queryset.filter(
             Q(office__isnull=True) | Q(office__in=admin_office_ids(request.user))
         )
+
+    # Office administrators may see organisation-wide closures, but only close their own offices:
+    # only organisation administrators add, change or delete a closure of every office.
+
+    def _closes_every_office_allowed(self, request: HttpRequest, obj: Model | None) -> bool:
+        if request.user.is_superuser or obj is None or getattr(obj, "office_id", None):
+            return True
+        org_ids = admin_organisation_ids(request.user, org_admin_only=True)
+        return getattr(obj, "organisation_id", None) in org_ids
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        allowed = super().has_change_permission(request, obj)
+        return allowed and self._closes_every_office_allowed(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and self._closes_every_office_allowed(request, obj)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "office" and not request.user.is_superuser:
+            field.queryset = field.queryset.filter(pk__in=admin_office_ids(request.user))
+        return field
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
+        form = super().get_form(request, obj, change, **kwargs)
+        # get_form builds a new class on every call, so this does not leak between requests.
+        form.org_wide_ids = (  # type: ignore[attr-defined]
+            None
+            if request.user.is_superuser
+            else frozenset(admin_organisation_ids(request.user, org_admin_only=True))
+        )
+        return form
 
 
 @admin.register(Municipality)
