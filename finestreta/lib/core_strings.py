@@ -5,7 +5,7 @@ form errors, weekday and month names. Our catalogues translate them in all four 
 ca, es and en they match Django's own translations).
 """
 
-from django.utils.translation import gettext_noop, pgettext_noop
+from django.utils.translation import gettext_noop, pgettext_lazy
 
 FORM_MESSAGES = [
     gettext_noop("This field is required."),
@@ -23,8 +23,9 @@ FORM_MESSAGES = [
     gettext_noop("Enter a valid time."),
     gettext_noop("Ensure this value is less than or equal to %(limit_value)s."),
     gettext_noop("Ensure this value is greater than or equal to %(limit_value)s."),
-    gettext_noop("Upload a valid image. The file you uploaded was either not an image or a "
-                 "corrupted image."),
+    gettext_noop(
+        "Upload a valid image. The file you uploaded was either not an image or a corrupted image."
+    ),
     gettext_noop("CSRF verification failed. Request aborted."),
 ]
 
@@ -55,16 +56,16 @@ MONTHS = [
 
 # The "E" date format: the month as it follows a day number ("24 de desembre", "1 d'abril").
 MONTHS_AFTER_DAY = [
-    pgettext_noop("alt. month", "January"),
-    pgettext_noop("alt. month", "February"),
-    pgettext_noop("alt. month", "March"),
-    pgettext_noop("alt. month", "April"),
-    pgettext_noop("alt. month", "May"),
-    pgettext_noop("alt. month", "June"),
-    pgettext_noop("alt. month", "July"),
-    pgettext_noop("alt. month", "August"),
-    pgettext_noop("alt. month", "September"),
-    pgettext_noop("alt. month", "October"),
-    pgettext_noop("alt. month", "November"),
-    pgettext_noop("alt. month", "December"),
+    pgettext_lazy("alt. month", "January"),
+    pgettext_lazy("alt. month", "February"),
+    pgettext_lazy("alt. month", "March"),
+    pgettext_lazy("alt. month", "April"),
+    pgettext_lazy("alt. month", "May"),
+    pgettext_lazy("alt. month", "June"),
+    pgettext_lazy("alt. month", "July"),
+    pgettext_lazy("alt. month", "August"),
+    pgettext_lazy("alt. month", "September"),
+    pgettext_lazy("alt. month", "October"),
+    pgettext_lazy("alt. month", "November"),
+    pgettext_lazy("alt. month", "December"),
 ]

@@ -48,7 +48,13 @@ class TenantScopedAdmin(admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def _org_ids(self, request: HttpRequest) -> list[int]:
-        return admin_organisation_ids(request.user, org_admin_only=self.org_admin_only)
+        # Every permission check asks; remember the answer for the rest of the request.
+        cache: dict[bool, list[int]] = request.__dict__.setdefault("_admin_org_ids", {})
+        if self.org_admin_only not in cache:
+            cache[self.org_admin_only] = admin_organisation_ids(
+                request.user, org_admin_only=self.org_admin_only
+            )
+        return cache[self.org_admin_only]
 
     def _org_filter(self, path: str, org_ids: list[int]) -> Q:
         lookup = f"{path}__in" if path else "pk__in"

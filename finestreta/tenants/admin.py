@@ -60,6 +60,19 @@ class OfficeAdmin(OfficeScopedAdmin, TranslationAdmin):
     search_fields = ("name", "slug", "address")
     autocomplete_fields = ("municipality",)
     inlines = [OpeningHoursInline]
+
+    def _is_org_admin(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_superuser) or bool(
+            admin_organisation_ids(request.user, org_admin_only=True)
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Opening and closing offices is the organisation's decision, not an office's.
+        return self._is_org_admin(request) and super().has_add_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return self._is_org_admin(request) and super().has_delete_permission(request, obj)
+
     tenant_choice_paths = {"organisation": ""}
 
 

@@ -231,7 +231,9 @@ class ClosedDay(models.Model):
     def clean(self) -> None:
         super().clean()
         office = self.office if self.office_id else None
-        if office is not None and self.organisation_id and (
-            office.organisation_id != self.organisation_id
+        if (
+            office is not None
+            and self.organisation_id
+            and (office.organisation_id != self.organisation_id)
         ):
             raise ValidationError({"office": _("This office belongs to another organisation.")})

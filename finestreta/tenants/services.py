@@ -6,12 +6,15 @@ Other apps import from here, not from `tenants.models`.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from dataclasses import dataclass
 from functools import lru_cache
 
 import holidays
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import get_language
 
 from finestreta.tenants.models import ClosedDay, Office, OpeningHours, Organisation
 
@@ -51,11 +54,26 @@ class Closure:
     public_holiday: bool
 
 
-@lru_cache(maxsize=64)
-def _public_holidays(country: str, subdivision: str, year: int) -> dict[dt.date, str]:
+# The `holidays` library names Spanish holidays in ca, es and en_US; Aranese readers get Catalan.
+HOLIDAY_LANGUAGES = {"ca": "ca", "es": "es", "en": "en_US", "oc": "ca"}
+
+
+def _holiday_language() -> str:
+    return HOLIDAY_LANGUAGES.get(get_language() or "ca", "ca")
+
+
+def office_today(office: Office) -> dt.date:
+    """Today's date where the office is (not where the server is)."""
+    return timezone.localdate(timezone=zoneinfo.ZoneInfo(office.zone_name))
+
+
+@lru_cache(maxsize=256)
+def _public_holidays(
+    country: str, subdivision: str, year: int, language: str
+) -> dict[dt.date, str]:
     try:
         calendar = holidays.country_holidays(
-            country, subdiv=subdivision or None, years=year, language="ca"
+            country, subdiv=subdivision or None, years=year, language=language
         )
     except NotImplementedError:
         return {}
@@ -69,7 +87,10 @@ def list_closures(*, office: Office, start: dt.date, end: dt.date) -> list[Closu
     found: dict[dt.date, Closure] = {}
     for year in range(start.year, end.year + 1):
         for day, name in _public_holidays(
-            organisation.holiday_country, organisation.holiday_subdivision, year
+            organisation.holiday_country,
+            organisation.holiday_subdivision,
+            year,
+            _holiday_language(),
         ).items():
             if start <= day <= end:
                 found[day] = Closure(day, name, True)

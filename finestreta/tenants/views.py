@@ -6,7 +6,6 @@ import datetime as dt
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
@@ -54,7 +53,7 @@ def service_detail(request: HttpRequest, org: str, service: str) -> HttpResponse
 def office_detail(request: HttpRequest, org: str, office: str) -> HttpResponse:
     organisation = tenants.get_public_organisation(org)
     found = tenants.get_public_office(organisation, office)
-    today = timezone.localdate()
+    today = tenants.office_today(found)
     return render(
         request,
         "tenants/office_detail.html",
