@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -83,6 +82,7 @@ class Service(models.Model):
                 | models.Q(offers_phone=True)
                 | models.Q(offers_in_person=True),
                 name="service_offers_a_channel",
+                violation_error_message=_("Offer the service through at least one channel."),
             ),
         ]
 
@@ -107,8 +107,3 @@ class Service(models.Model):
         return [
             line.strip() for line in (self.documents_to_prepare or "").splitlines() if line.strip()
         ]
-
-    def clean(self) -> None:
-        super().clean()
-        if not (self.offers_video or self.offers_phone or self.offers_in_person):
-            raise ValidationError(_("Offer the service through at least one channel."))

@@ -51,9 +51,10 @@ def test_clean_explains_that_a_service_needs_a_channel() -> None:
         offers_phone=False,
         offers_in_person=False,
     )
-    with pytest.raises(ValidationError) as caught:
-        service.full_clean()
-    assert "at least one channel" in str(caught.value)
+    with translation.override("en"):
+        with pytest.raises(ValidationError) as caught:
+            service.full_clean()
+        assert caught.value.messages == ["Offer the service through at least one channel."]
 
 
 def test_clean_accepts_a_service_offered_only_in_person() -> None:

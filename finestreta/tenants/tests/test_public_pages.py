@@ -13,6 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
+from django.utils.html import escape
 
 from finestreta.catalogue.models import ATTENTION_LEVEL_EXPLANATIONS, AttentionLevel
 from tests.factories import (
@@ -60,7 +61,7 @@ def test_the_organisation_home_groups_services_by_attention_level(client: Client
     assert positions == sorted(positions)
     with translation.override("ca"):
         for level in AttentionLevel:
-            assert str(ATTENTION_LEVEL_EXPLANATIONS[level]) in body
+            assert escape(str(ATTENTION_LEVEL_EXPLANATIONS[level])) in body
     assert "Certificat" in body and "Ajuda" in body
     assert "Amagat" not in body
     assert "Aliè" not in body

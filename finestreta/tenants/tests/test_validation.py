@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Iterator
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
+from django.utils import translation
 from PIL import Image
 
 from finestreta.tenants.models import ClosedDay, Office, OpeningHours, Organisation
@@ -18,6 +20,13 @@ from tests.factories import ClosedDayFactory, OfficeFactory, OrganisationFactory
 pytestmark = pytest.mark.django_db
 
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+
+
+@pytest.fixture(autouse=True)
+def in_english() -> Iterator[None]:
+    """These tests read the messages' words; the default language is Catalan."""
+    with translation.override("en"):
+        yield
 
 
 def png_bytes(size: tuple[int, int] = (8, 8), fmt: str = "PNG") -> bytes:

@@ -1,0 +1,176 @@
+"""Fixtures for the browser tests: one Chromium for the package, a fresh context per test.
+
+Playwright's sync API keeps an asyncio event loop marked as running in the main thread while it is
+started, and Django then refuses ORM calls from that thread (SynchronousOnlyOperation) — including
+pytest-django's own flush after each transactional test. Setting DJANGO_ALLOW_ASYNC_UNSAFE while
+Playwright runs is the accepted approach for Playwright + Django tests: the ORM calls really are
+synchronous and made from one thread. We set it only while the browser is up and remove it when
+it closes.
+
+The browser is scoped to this package rather than to the whole session so that the event loop, and
+the relaxed check, stop before any other test runs. In a normal run the package runs once, so
+there is still exactly one browser per session.
+"""
+
+from __future__ import annotations
+
+import gettext
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polib
+import pytest
+from django.conf import settings
+from django.test import Client, override_settings
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from pytest_django.live_server_helper import LiveServer
+
+from finestreta.accounts.models import User
+from tests.browser.data import BrowserData, create_browser_data
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+DESKTOP = {"width": 1280, "height": 900}
+MOBILE = {"width": 360, "height": 740}
+
+
+def _drop_placeholder_plural_forms(catalogue: polib.POFile) -> None:
+    """A catalogue nobody has started translating still has makemessages' template header
+    (`plural=EXPRESSION`), which gettext refuses to load; without it gettext uses n != 1."""
+    forms = catalogue.metadata.get("Plural-Forms", "")
+    try:
+        gettext.c2py(forms.partition("plural=")[2].strip().rstrip(";"))
+    except (ValueError, SyntaxError):
+        catalogue.metadata.pop("Plural-Forms", None)
+
+
+@pytest.fixture(scope="package", autouse=True)
+def compiled_catalogues() -> Iterator[None]:
+    """Serve the current .po catalogues, compiled into a temporary folder.
+
+    Django only offers a language it finds a compiled catalogue for, and Aranese has none of its
+    own: without a .mo file every `oc` page would silently fall back to another language. `make
+    setup` compiles them in place; compiling a copy here keeps the tests independent of that step
+    and of stale .mo files, without writing into the source tree.
+    """
+    with tempfile.TemporaryDirectory(prefix="finestreta-locale-") as tmp:
+        paths = []
+        for index, locale_dir in enumerate(settings.LOCALE_PATHS):
+            target = Path(tmp) / str(index)
+            for po in Path(locale_dir).glob("*/LC_MESSAGES/*.po"):
+                mo = target / po.relative_to(locale_dir).with_suffix(".mo")
+                mo.parent.mkdir(parents=True, exist_ok=True)
+                catalogue = polib.pofile(str(po))
+                _drop_placeholder_plural_forms(catalogue)
+                catalogue.save_as_mofile(str(mo))
+            paths.append(str(target))
+        # override_settings clears Django's translation caches on enable and disable.
+        with override_settings(LOCALE_PATHS=paths):
+            yield
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Browser]:
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"Chromium is not installed at {CHROMIUM} (Makefile: `make system-deps`)")
+    with (
+        pytest.MonkeyPatch.context() as mp,
+        tempfile.TemporaryDirectory(prefix="finestreta-chromium-") as home,
+    ):
+        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            # Chromium writes ~/.config: keep it out of the real home directory.
+            chromium = playwright.chromium.launch(
+                executable_path=CHROMIUM,
+                args=CHROMIUM_ARGS,
+                env={**os.environ, "HOME": home},
+            )
+            yield chromium
+            chromium.close()
+
+
+@pytest.fixture
+def browser_data(transactional_db: None) -> BrowserData:
+    """The tenant, committed, so that the live server's thread sees it."""
+    return create_browser_data()
+
+
+@dataclass
+class Visit:
+    """A page in a fresh context that records Content-Security-Policy reports from the console."""
+
+    page: Page
+    base_url: str
+    csp_messages: list[str] = field(default_factory=list)
+
+    def goto(self, path: str, *, check_csp: bool = True) -> int:
+        """Load the page and return its HTTP status."""
+        response = self.page.goto(self.base_url + path, wait_until="load")
+        assert response is not None
+        if check_csp:
+            self.assert_csp_respected()
+        return response.status
+
+    def set_language(self, language: str) -> None:
+        self._set_cookie(settings.LANGUAGE_COOKIE_NAME, language)
+
+    def log_in(self, user: User) -> None:
+        """A real session for the user, without going through the login form."""
+        client = Client()
+        client.force_login(user)
+        self._set_cookie(
+            settings.SESSION_COOKIE_NAME, client.cookies[settings.SESSION_COOKIE_NAME].value
+        )
+
+    def _set_cookie(self, name: str, value: str) -> None:
+        self.page.context.add_cookies([{"name": name, "value": value, "url": self.base_url}])
+
+    def assert_csp_respected(self) -> None:
+        assert not self.csp_messages, "Content Security Policy violations:\n" + "\n".join(
+            self.csp_messages
+        )
+
+    @property
+    def lang(self) -> str | None:
+        return self.page.locator("html").get_attribute("lang")
+
+
+@pytest.fixture
+def open_page(browser: Browser, live_server: LiveServer) -> Iterator[Callable[..., Visit]]:
+    """Open a page in a new browser context with the given interface language (set through
+    its cookie, as the language switcher does), optionally logged in as a staff member."""
+    base_url = live_server.url
+    visits: list[Visit] = []
+
+    def factory(language: str = "ca", *, user: User | None = None) -> Visit:
+        context = browser.new_context(viewport=DESKTOP, base_url=base_url)
+        page = context.new_page()
+        visit = Visit(page=page, base_url=base_url)
+        visits.append(visit)
+
+        def on_console(message: ConsoleMessage) -> None:
+            if "Content Security Policy" in message.text:
+                visit.csp_messages.append(f"{page.url}: {message.text}")
+
+        page.on("console", on_console)
+        visit.set_language(language)
+        if user is not None:
+            visit.log_in(user)
+        return visit
+
+    yield factory
+    for visit in visits:
+        visit.page.context.close()
+    for visit in visits:
+        visit.assert_csp_respected()
