@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from tests.personas import Personas, make_personas
@@ -23,3 +25,32 @@ def redis_url() -> str:
     except redis.exceptions.ConnectionError as exc:
         raise RuntimeError(f"Redis is needed for this test and is not reachable at {url}") from exc
     return url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogues() -> Iterator[None]:
+    """Serve the current .po catalogues, compiled into a temporary folder.
+
+    Django only offers a language it finds a compiled catalogue for (Aranese has none of its own),
+    so every test sees exactly the committed translations, whether or not `make setup` has
+    compiled them in place, and no stale .mo file can hide a change.
+    """
+    import tempfile
+    from pathlib import Path
+
+    import polib
+    from django.conf import settings
+    from django.test import override_settings
+
+    with tempfile.TemporaryDirectory(prefix="finestreta-locale-") as tmp:
+        paths = []
+        for index, locale_dir in enumerate(settings.LOCALE_PATHS):
+            target = Path(tmp) / str(index)
+            for po in Path(locale_dir).glob("*/LC_MESSAGES/*.po"):
+                mo = target / po.relative_to(locale_dir).with_suffix(".mo")
+                mo.parent.mkdir(parents=True, exist_ok=True)
+                polib.pofile(str(po)).save_as_mofile(str(mo))
+            paths.append(str(target))
+        # override_settings clears Django's translation caches on enable and disable.
+        with override_settings(LOCALE_PATHS=paths):
+            yield

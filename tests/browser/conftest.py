@@ -14,17 +14,14 @@ there is still exactly one browser per session.
 
 from __future__ import annotations
 
-import gettext
 import os
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import polib
 import pytest
 from django.conf import settings
-from django.test import Client, override_settings
+from django.test import Client
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
@@ -45,45 +42,11 @@ DESKTOP = {"width": 1280, "height": 900}
 MOBILE = {"width": 360, "height": 740}
 
 
-def _drop_placeholder_plural_forms(catalogue: polib.POFile) -> None:
-    """A catalogue nobody has started translating still has makemessages' template header
-    (`plural=EXPRESSION`), which gettext refuses to load; without it gettext uses n != 1."""
-    forms = catalogue.metadata.get("Plural-Forms", "")
-    try:
-        gettext.c2py(forms.partition("plural=")[2].strip().rstrip(";"))
-    except (ValueError, SyntaxError):
-        catalogue.metadata.pop("Plural-Forms", None)
-
-
-@pytest.fixture(scope="package", autouse=True)
-def compiled_catalogues() -> Iterator[None]:
-    """Serve the current .po catalogues, compiled into a temporary folder.
-
-    Django only offers a language it finds a compiled catalogue for, and Aranese has none of its
-    own: without a .mo file every `oc` page would silently fall back to another language. `make
-    setup` compiles them in place; compiling a copy here keeps the tests independent of that step
-    and of stale .mo files, without writing into the source tree.
-    """
-    with tempfile.TemporaryDirectory(prefix="finestreta-locale-") as tmp:
-        paths = []
-        for index, locale_dir in enumerate(settings.LOCALE_PATHS):
-            target = Path(tmp) / str(index)
-            for po in Path(locale_dir).glob("*/LC_MESSAGES/*.po"):
-                mo = target / po.relative_to(locale_dir).with_suffix(".mo")
-                mo.parent.mkdir(parents=True, exist_ok=True)
-                catalogue = polib.pofile(str(po))
-                _drop_placeholder_plural_forms(catalogue)
-                catalogue.save_as_mofile(str(mo))
-            paths.append(str(target))
-        # override_settings clears Django's translation caches on enable and disable.
-        with override_settings(LOCALE_PATHS=paths):
-            yield
-
-
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not os.path.exists(CHROMIUM):
-        pytest.skip(f"Chromium is not installed at {CHROMIUM} (Makefile: `make system-deps`)")
+        # Never a skip: CI must run the browser tests. `make system-deps` installs Chromium.
+        pytest.fail(f"Chromium is not installed at {CHROMIUM} (run `make system-deps`)")
     with (
         pytest.MonkeyPatch.context() as mp,
         tempfile.TemporaryDirectory(prefix="finestreta-chromium-") as home,
