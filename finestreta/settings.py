@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "finestreta.tenants",
     "finestreta.catalogue",
     "finestreta.accounts",
+    "finestreta.privacy",
 ]
 
 MIDDLEWARE = [

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from finestreta.accounts import urls as accounts_urls
 from finestreta.lib import views as lib_views
+from finestreta.privacy import urls as privacy_urls
 from finestreta.tenants import urls as tenants_urls
 
 admin.site.site_header = _("Finestreta administration")
@@ -17,6 +18,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("", include(accounts_urls)),
+    path("", include(privacy_urls)),
     path("", include(tenants_urls)),
 ]
 

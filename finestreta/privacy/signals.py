@@ -1,0 +1,1 @@
+"""Audit hooks (logins, admin changes). Filled in by the audit log work."""
