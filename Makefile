@@ -9,7 +9,7 @@ TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/finestreta
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test setup system-deps lint typecheck i18n-check messages test-sqlite test-postgres clean
+.PHONY: sso-demo run test setup system-deps lint typecheck i18n-check messages test-sqlite test-postgres clean
 
 $(VENV)/.installed: pyproject.toml requirements/constraints.txt
 	@$(PYTHON) -c "import sys; assert sys.version_info[:2] == (3, 11)" 2>/dev/null || { echo "Python 3.11 is needed (found: $(PYTHON))"; exit 1; }
@@ -22,15 +22,23 @@ setup: $(VENV)/.installed system-deps
 	@mkdir -p var/static var/media
 	$(PY) manage.py compilemessages --ignore=.venv -v 0
 
-# gettext (msgfmt, xgettext) for the catalogues; Debian's Chromium for the browser tests.
+# gettext (msgfmt, xgettext) for the catalogues; Debian's Chromium for the browser tests;
+# SimpleSAMLphp (with PHP) as the real SAML 2.0 identity provider of the single-sign-on tests.
 system-deps:
 	@command -v msgfmt >/dev/null && command -v xgettext >/dev/null || scripts/apt-install gettext
 	@command -v chromium >/dev/null || scripts/apt-install chromium
+	@test -d /usr/share/simplesamlphp/www && php -m 2>/dev/null | grep -qi '^xml$$' || scripts/apt-install simplesamlphp php-xml php-cli
 
 run: setup
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py load_demo
 	DEBUG=1 $(PY) manage.py serve --port $(PORT)
+
+# `make sso-demo` (beside `make run`): real SAML and OIDC identity providers for the demo.
+sso-demo: setup
+	$(PY) manage.py migrate --noinput -v 0
+	DEBUG=1 $(PY) manage.py load_demo
+	DEBUG=1 $(PY) scripts/sso_demo.py
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

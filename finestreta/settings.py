@@ -47,6 +47,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "csp",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.saml",
+    "allauth.socialaccount.providers.openid_connect",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "django_tasks",
     "django_tasks_db",
     "finestreta.lib",
@@ -62,12 +70,19 @@ MIDDLEWARE = [
     "finestreta.lib.middleware.SecurityHeadersMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Lets audit events raised away from a view (admin changes) know the address and browser.
+    "finestreta.privacy.middleware.AuditRequestMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "finestreta.accounts.middleware.StaffSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that it sees the outcome of the authentication views (django-axes' rule).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "finestreta.urls"
@@ -147,7 +162,15 @@ WORKER_STALE_SECONDS = env_int("WORKER_STALE_SECONDS", 60)
 
 # --- Authentication and sessions ---
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["finestreta.accounts.backends.LocalBackend"]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses anyone locked out after repeated failed logins (django-axes).
+    "axes.backends.AxesStandaloneBackend",
+    # Single sign-on (SAML 2.0 and OpenID Connect) through each organisation's provider; it
+    # never accepts a password.
+    "finestreta.accounts.backends.SSOBackend",
+    # Local passwords: platform administrators only (and demo accounts while DEBUG is on).
+    "finestreta.accounts.backends.LocalBackend",
+]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:staff-home"
 LOGOUT_REDIRECT_URL = "public:platform-home"
@@ -167,9 +190,44 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# --- Single sign-on (django-allauth: SAML 2.0 and OpenID Connect, configured per organisation) ---
+ACCOUNT_ADAPTER = "finestreta.accounts.sso.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "finestreta.accounts.sso.SocialAccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_UNIQUE_EMAIL = False
+ACCOUNT_LOGOUT_ON_GET = False
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_REQUIRED = False
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+# Users are matched on (provider, subject or NameID), never on an e-mail address.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = env_int("SSO_REQUESTS_TIMEOUT", 10)
+
+# --- Second factor for local (platform administrator) accounts: TOTP with django-otp ---
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Finestreta")
+
+# --- Login throttling (django-axes): lock a username+address after repeated failures ---
+AXES_ENABLED = env_bool("AXES_ENABLED", not TESTING)
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("LOGIN_LOCKOUT_MINUTES", 15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_VERBOSE = False
+
+# Session limits for staff (an organisation may set stricter ones; see tenants.Organisation).
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
+SESSION_MAX_HOURS = env_int("SESSION_MAX_HOURS", 10)
+
 SECURE = not DEBUG
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
-SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
+# The cookie lives as long as the absolute limit; StaffSessionMiddleware enforces both limits.
+SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = SECURE

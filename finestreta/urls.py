@@ -17,6 +17,9 @@ urlpatterns = [
     path("readyz", lib_views.readyz, name="readyz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    # allauth: the SAML (/auth/saml/<provider>/…) and OpenID Connect (/auth/oidc/<provider>/…)
+    # endpoints of each organisation's identity provider.
+    path("auth/", include("allauth.urls")),
     path("", include(accounts_urls)),
     path("", include(privacy_urls)),
     path("", include(tenants_urls)),

@@ -7,7 +7,7 @@ import datetime as dt
 import factory
 from factory.django import DjangoModelFactory
 
-from finestreta.accounts.models import Membership, Role, User
+from finestreta.accounts.models import IdentityProvider, Membership, Role, User
 from finestreta.catalogue.models import AttentionLevel, Service
 from finestreta.tenants.models import ClosedDay, Office, OpeningHours, Organisation
 
@@ -115,3 +115,16 @@ class MembershipFactory(DjangoModelFactory):
         office_admin = factory.Trait(role=Role.OFFICE_ADMIN)
         org_admin = factory.Trait(role=Role.ORG_ADMIN)
         inactive = factory.Trait(is_active=False)
+
+
+class IdentityProviderFactory(DjangoModelFactory):
+    class Meta:
+        model = IdentityProvider
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    slug = factory.Sequence(lambda n: f"idp-{n}")
+    name = "SSO"
+    protocol = IdentityProvider.Protocol.OIDC
+    issuer = "http://127.0.0.1:9/o"
+    client_id = factory.Sequence(lambda n: f"client-{n}")
+    client_secret = "not-a-real-secret"  # noqa: S105

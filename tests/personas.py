@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.test import Client
+
 from finestreta.accounts.models import Membership, User
 from finestreta.catalogue.models import Service
 from finestreta.tenants.models import Office, Organisation
@@ -68,3 +70,19 @@ def make_personas() -> Personas:
         admin_b=member("admin-b", org_b, office_b, org_admin=True),
         platform_admin=UserFactory(username="platform", platform_admin=True),
     )
+
+
+def log_in(user: User, client: Client | None = None) -> Client:
+    """A client signed in as `user`; a platform administrator has also given a second factor
+    (as after the TOTP step), since nothing else is open to them without it."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client = client or Client()
+    client.force_login(user)
+    if user.is_superuser:
+        device = TOTPDevice.objects.create(user=user, name="test device", confirmed=True)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    return client

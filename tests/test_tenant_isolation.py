@@ -107,7 +107,8 @@ def tenant_scoped_admins() -> list[type]:
 
 def _objects_of_org_a(personas: Personas) -> dict[str, object]:
     from finestreta.accounts.models import Membership
-    from tests.factories import ClosedDayFactory
+    from finestreta.privacy.services import record_event
+    from tests.factories import ClosedDayFactory, IdentityProviderFactory
 
     return {
         "organisation": personas.org_a,
@@ -115,6 +116,8 @@ def _objects_of_org_a(personas: Personas) -> dict[str, object]:
         "service": personas.service_a,
         "closedday": ClosedDayFactory(organisation=personas.org_a),
         "membership": Membership.objects.get(user=personas.agent_a),
+        "identityprovider": IdentityProviderFactory(organisation=personas.org_a),
+        "auditevent": record_event(action="logout", organisation=personas.org_a),
     }
 
 

@@ -68,3 +68,6 @@ class MembershipAdmin(TenantScopedAdmin):
         "offices": "organisation",
         "services": "organisation",
     }
+
+
+from finestreta.accounts import admin_sso  # noqa: E402,F401 - registers IdentityProviderAdmin

@@ -128,3 +128,117 @@ class Membership(models.Model):
     @property
     def is_admin(self) -> bool:
         return self.has_role(Role.OFFICE_ADMIN)
+
+
+class IdentityProvider(models.Model):
+    """An organisation's corporate identity provider for staff single sign-on.
+
+    Users are matched on (this provider, the subject it asserts): the provider's `slug` becomes the
+    allauth provider id, so one person's accounts at two providers are two accounts.
+    """
+
+    class Protocol(models.TextChoices):
+        SAML = "saml", _("SAML 2.0")
+        OIDC = "oidc", _("OpenID Connect")
+
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="identity_providers",
+        verbose_name=_("organisation"),
+    )
+    slug = models.SlugField(
+        _("identifier"),
+        max_length=60,
+        unique=True,
+        help_text=_("Appears in the sign-on addresses, for example generalitat-gicar."),
+    )
+    name = models.CharField(
+        _("name shown on the login page"), max_length=100, help_text=_("For example GICAR.")
+    )
+    protocol = models.CharField(_("protocol"), max_length=4, choices=Protocol.choices)
+    is_active = models.BooleanField(_("active"), default=True)
+    # SAML 2.0
+    idp_metadata = models.TextField(
+        _("identity provider metadata (XML)"),
+        blank=True,
+        help_text=_(
+            "Paste the IdP's metadata: entity ID, endpoints and certificate are read from it."
+        ),
+    )
+    idp_entity_id = models.CharField(_("IdP entity ID"), max_length=255, blank=True)
+    idp_sso_url = models.URLField(_("IdP single sign-on URL"), blank=True)
+    idp_slo_url = models.URLField(_("IdP single logout URL"), blank=True)
+    idp_certificate = models.TextField(_("IdP signing certificate"), blank=True)
+    uid_attribute = models.CharField(
+        _("attribute with the user's stable identifier"),
+        max_length=100,
+        blank=True,
+        help_text=_("Leave empty to use the SAML NameID."),
+    )
+    # OpenID Connect
+    issuer = models.URLField(_("issuer"), blank=True)
+    client_id = models.CharField(_("client ID"), max_length=200, blank=True)
+    client_secret = models.CharField(_("client secret"), max_length=500, blank=True)
+    scopes = models.CharField(
+        _("scopes"), max_length=200, blank=True, default="openid profile email"
+    )
+    # Both
+    attribute_mapping = models.JSONField(
+        _("attribute mapping"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            'Names of the attributes or claims, e.g. {"email": "mail", "first_name": '
+            '"givenName", "last_name": "sn"}.'
+        ),
+    )
+    role_attribute = models.CharField(
+        _("attribute or claim that grants roles"), max_length=100, blank=True
+    )
+    role_mapping = models.JSONField(
+        _("role mapping"),
+        default=dict,
+        blank=True,
+        help_text=_('Values of that attribute and the role they grant, e.g. {"atencio": "agent"}.'),
+    )
+
+    class Meta:
+        verbose_name = _("identity provider")
+        verbose_name_plural = _("identity providers")
+        ordering = ["organisation", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_protocol_display()})"
+
+    def clean(self) -> None:
+        super().clean()
+        from finestreta.accounts.sso_config import validate_identity_provider
+
+        validate_identity_provider(self)
+
+
+class StaffSession(models.Model):
+    """A signed-in staff session, so people can see and end their sessions, and admins can end
+    all sessions of a deactivated user at once."""
+
+    session_key = models.CharField(max_length=40, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_sessions"
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    identity_provider = models.ForeignKey(
+        IdentityProvider, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    started_at = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen"]
+
+    def __str__(self) -> str:
+        return f"{self.user} since {self.started_at:%Y-%m-%d %H:%M}"

@@ -8,13 +8,16 @@ that organisation with a high enough role.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
-from finestreta.accounts.models import ROLE_RANK, Membership, Role, User
+from finestreta.accounts.models import ROLE_RANK, IdentityProvider, Membership, Role, User
+from finestreta.accounts.sessions import AUTH_KEY as SESSION_AUTH_KEY
+from finestreta.accounts.sessions import session_auth, start_session
 from finestreta.tenants.models import Office, Organisation
 
 __all__ = [
@@ -23,7 +26,10 @@ __all__ = [
     "get_membership_for_staff",
     "get_office_for_staff",
     "list_memberships",
+    "list_login_providers",
     "list_team",
+    "provision_sso_user",
+    "complete_sso_login",
 ]
 
 
@@ -65,6 +71,11 @@ def get_membership_for_staff(
     )
     if membership is None:
         raise Http404("Not a member of this organisation")
+    signed_in_for = session_auth(request).get("org")
+    if signed_in_for and signed_in_for != membership.organisation.slug:
+        # Signed in through another organisation's identity provider: that provider vouches
+        # for this person only towards its own organisation.
+        raise Http404("Signed in for another organisation")
     if ROLE_RANK[Role(membership.role)] < ROLE_RANK[min_role]:
         raise PermissionDenied
     return StaffContext(user=user, organisation=membership.organisation, membership=membership)
@@ -78,10 +89,105 @@ def get_office_for_staff(staff: StaffContext, office_slug: str) -> Office:
 
 
 def list_team(staff: StaffContext) -> QuerySet[Membership]:
-    """Memberships a supervisor or administrator may see: their own organisation only."""
+    """Memberships a supervisor or administrator may see: their own organisation only.
+
+    The team list is staff personal data: each call is written to the audit log.
+    """
+    from finestreta.privacy.services import record_event
+
+    record_event(
+        action="personal_data.viewed",
+        actor=staff.user,
+        organisation=staff.organisation,
+        target=Membership,
+        details={"list": "team"},
+    )
     return (
         Membership.objects.filter(organisation=staff.organisation)
         .select_related("user")
         .prefetch_related("offices", "services")
         .order_by("user__last_name", "user__first_name", "user__username")
     )
+
+
+def provision_sso_user(
+    *, user: User, identity_provider: IdentityProvider, request: HttpRequest | None = None
+) -> Membership:
+    """Someone new signed in through an organisation's provider: give them a membership of that
+    organisation with no access (inactive) until an administrator or a role mapping grants it."""
+    from finestreta.privacy.services import record_event
+
+    membership, _created = Membership.objects.get_or_create(
+        user=user,
+        organisation=identity_provider.organisation,
+        defaults={"role": Role.AGENT, "is_active": False},
+    )
+    record_event(
+        action="sso.user_provisioned",
+        request=request,
+        actor=user,
+        organisation=identity_provider.organisation,
+        target=membership,
+        details={"provider": identity_provider.slug},
+    )
+    return membership
+
+
+def complete_sso_login(*, request: HttpRequest, user: User, sociallogin: Any) -> None:
+    """After a single sign-on: bind the session to the provider's organisation and apply the
+    provider's role mapping, if it has one."""
+    from finestreta.accounts.sso import claims_of, identity_provider_for, mapped_role
+    from finestreta.privacy.services import record_event
+
+    idp = identity_provider_for(sociallogin)
+    if idp is None:
+        return
+    start_session(request, user=user, method="sso", identity_provider=idp)
+    auth = session_auth(request)
+    if idp.protocol == IdentityProvider.Protocol.SAML and not idp.uid_attribute:
+        auth["subject"] = sociallogin.account.uid  # the NameID, for single logout
+    request.session[SESSION_AUTH_KEY] = auth
+    role = mapped_role(idp, claims_of(sociallogin))
+    if role is None:
+        return
+    membership, _created = Membership.objects.get_or_create(
+        user=user, organisation=idp.organisation, defaults={"role": role, "is_active": True}
+    )
+    if membership.role != role or not membership.is_active:
+        membership.role = role
+        membership.is_active = True
+        membership.save(update_fields=["role", "is_active"])
+        record_event(
+            action="role.granted",
+            request=request,
+            actor=user,
+            organisation=idp.organisation,
+            target=membership,
+            details={"role": role.value, "by": "role mapping", "provider": idp.slug},
+        )
+
+
+@dataclass(frozen=True)
+class LoginProvider:
+    organisation: Organisation
+    name: str
+    protocol: str
+    login_url: str
+
+
+def list_login_providers() -> list[LoginProvider]:
+    """The identity providers offered on the staff login page, by organisation."""
+    from django.urls import reverse
+
+    found = []
+    for idp in (
+        IdentityProvider.objects.filter(is_active=True, organisation__is_active=True)
+        .select_related("organisation")
+        .order_by("organisation__name", "name")
+    ):
+        if idp.protocol == IdentityProvider.Protocol.SAML:
+            url = reverse("saml_login", args=[idp.slug])
+        else:
+            url = reverse("openid_connect_login", kwargs={"provider_id": idp.slug})
+        found.append(LoginProvider(idp.organisation, idp.name, idp.get_protocol_display(), url))
+    return found

@@ -90,6 +90,18 @@ class TenantScopedAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return self._allowed(request, obj)
 
+    def log_deletions(self, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
+        # Bulk deletions write their admin log entries in bulk (no save signal): mirror each
+        # into the audit log here.
+        entries = super().log_deletions(request, queryset)
+        from finestreta.privacy.services import record_admin_log_entry
+
+        listed = entries if isinstance(entries, list) else [entries]
+        if len(listed) > 1:  # a single entry is saved one by one and recorded by the signal
+            for entry in listed:
+                record_admin_log_entry(entry)
+        return entries
+
     def _limit_choices(self, request: HttpRequest, db_field: Any, kwargs: dict[str, Any]) -> None:
         if request.user.is_superuser:
             return

@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from finestreta.privacy import views
 
 app_name = "privacy"
 
-urlpatterns: list = []
+urlpatterns = [
+    # Under /<org>/staff/: the tenant-isolation walk covers them.
+    path("<slug:org>/staff/audit/", views.audit_log, name="audit-log"),
+    path("<slug:org>/staff/audit/export.csv", views.audit_export, name="audit-export"),
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import FileExtensionValidator
+from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -64,6 +64,20 @@ class Organisation(models.Model):
     website = models.URLField(_("website"), blank=True)
     privacy_notice = models.TextField(_("privacy notice"), blank=True)
     accessibility_statement = models.TextField(_("accessibility statement"), blank=True)
+    session_idle_minutes = models.PositiveSmallIntegerField(
+        _("staff session idle limit (minutes)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(5), MaxValueValidator(480)],
+        help_text=_("Leave empty to use the platform's limit."),
+    )
+    session_max_hours = models.PositiveSmallIntegerField(
+        _("staff session absolute limit (hours)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(24)],
+        help_text=_("Leave empty to use the platform's limit."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

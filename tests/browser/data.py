@@ -211,7 +211,13 @@ def create_browser_data() -> BrowserData:
     ServiceFactory(organisation=second, slug="padro", name="Alta al padró", name_ca="Alta al padró")
 
     staff = UserFactory(
-        username=STAFF_USERNAME, first_name="Marta", last_name="Vidal", password=STAFF_PASSWORD
+        username=STAFF_USERNAME,
+        first_name="Marta",
+        last_name="Vidal",
+        password=STAFF_PASSWORD,
+        # Staff sign in through their organisation's provider; a password login is for platform
+        # administrators and, while DEBUG is on, for demo accounts like this one.
+        is_demo=True,
     )
     membership = MembershipFactory(
         user=staff, organisation=organisation, supervisor=True, languages=["ca", "es", "en"]

@@ -181,8 +181,9 @@ def test_the_language_switcher_works_with_the_keyboard_alone(
 
 
 def test_a_staff_member_logs_in_with_the_keyboard_alone(
-    browser_data: BrowserData, open_page: Callable[..., Visit]
+    browser_data: BrowserData, open_page: Callable[..., Visit], settings
 ) -> None:
+    settings.DEBUG = True  # the password login of a demo account
     visit = open_page("ca")
     page = visit.page
     visit.goto("/accounts/login/")

@@ -13,10 +13,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from finestreta.accounts.demo import DEMO_LOGINS
-from finestreta.accounts.models import Membership, Role
+from finestreta.accounts.models import Membership, Role, User
 from finestreta.accounts.services import get_membership_for_staff
 from tests.factories import MembershipFactory, OfficeFactory, OrganisationFactory, UserFactory
-from tests.personas import PASSWORD, Personas
+from tests.personas import PASSWORD, Personas, log_in
 
 pytestmark = pytest.mark.django_db
 
@@ -35,9 +35,7 @@ def url(name: str, org: str, **kwargs: str) -> str:
 
 
 def logged_in(user: object) -> Client:
-    client = Client()
-    client.force_login(user)  # type: ignore[arg-type]
-    return client
+    return log_in(user)  # type: ignore[arg-type]
 
 
 # --- get_membership_for_staff --------------------------------------------------------------
@@ -102,16 +100,49 @@ def test_the_login_page_renders(client: Client, db) -> None:
     assert 'name="username"' in response.content.decode()
 
 
-def test_a_correct_login_redirects_to_the_staff_home(client: Client, personas) -> None:
-    response = client.post(LOGIN, {"username": "agent-a", "password": PASSWORD})
+def demo_agent(personas: Personas) -> User:
+    demo = UserFactory(username="demo-agent", is_demo=True)
+    MembershipFactory(user=demo, organisation=personas.org_a)
+    return demo
+
+
+def test_a_correct_demo_login_redirects_to_the_staff_home(
+    client: Client, personas, settings
+) -> None:
+    settings.DEBUG = True
+    demo = demo_agent(personas)
+    response = client.post(LOGIN, {"username": "demo-agent", "password": PASSWORD})
     assert response.status_code == 302
     assert response["Location"] == STAFF_HOME
-    assert client.session[SESSION_KEY] == str(personas.agent_a.pk)
+    assert client.session[SESSION_KEY] == str(demo.pk)
 
 
-def test_a_login_does_not_redirect_to_another_site(client: Client, personas) -> None:
+def test_staff_cannot_log_in_with_a_password_only_through_their_organisation(
+    client: Client, personas
+) -> None:
+    for username in ("agent-a", "supervisor-a", "admin-a"):
+        response = client.post(LOGIN, {"username": username, "password": PASSWORD})
+        assert response.status_code == 200
+        assert response.context["form"].non_field_errors()
+        assert SESSION_KEY not in client.session
+
+
+def test_a_platform_admin_logs_in_with_a_password_and_is_asked_for_a_second_factor(
+    client: Client, personas
+) -> None:
+    response = client.post(LOGIN, {"username": "platform", "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.session[SESSION_KEY] == str(personas.platform_admin.pk)
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:second-factor"))
+
+
+def test_a_login_does_not_redirect_to_another_site(client: Client, personas, settings) -> None:
+    settings.DEBUG = True
+    demo_agent(personas)
     response = client.post(
-        LOGIN, {"username": "agent-a", "password": PASSWORD, "next": "https://evil.example/"}
+        LOGIN, {"username": "demo-agent", "password": PASSWORD, "next": "https://evil.example/"}
     )
     assert response["Location"] == STAFF_HOME
 

@@ -21,7 +21,7 @@ from tests.factories import (
     ServiceFactory,
     UserFactory,
 )
-from tests.personas import Personas
+from tests.personas import Personas, log_in
 
 pytestmark = pytest.mark.django_db
 
@@ -35,9 +35,7 @@ CHANGELISTS = {
 
 
 def logged_in(user: object) -> Client:
-    client = Client()
-    client.force_login(user)  # type: ignore[arg-type]
-    return client
+    return log_in(user)  # type: ignore[arg-type]
 
 
 def organisation_of(row: Any) -> Organisation:

@@ -1,0 +1,145 @@
+"""The audit log: who did what to which record, when and from where."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from finestreta.tenants.models import Organisation
+
+
+class AuditLogIsAppendOnly(Exception):
+    """Raised when code tries to change or delete an audit event."""
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    # Refused here with a clear message; the database triggers refuse them anyway. Django's own
+    # machinery (the SET_NULL of a deleted actor) goes through `_base_manager`, a plain manager.
+    def update(self, **kwargs: Any) -> int:
+        raise AuditLogIsAppendOnly("audit events cannot be changed")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AuditLogIsAppendOnly("audit events cannot be deleted")
+
+
+class AuditEvent(models.Model):
+    """One thing that happened: a login, an administration change, a read of personal data…
+
+    The log is append-only, and the database enforces it (migration 0002): triggers refuse every
+    UPDATE and DELETE on the table, on SQLite and on PostgreSQL (where TRUNCATE is refused too).
+    The single update they allow is the one Django makes when a user is deleted: `actor` becomes
+    NULL (on_delete=SET_NULL) while `actor_label` keeps their username. `save()` refuses to
+    update an existing row, and `delete()` and the default manager's `update()`/`delete()`
+    refuse too, so application code fails early with a clear message.
+
+    Consequences, intended: an organisation with audit events cannot be deleted (`organisation`
+    is PROTECT and the rows cannot go), because the events are evidence; deactivate the
+    organisation instead. Removing old events is the retention job's work (a later issue), which
+    will need its own, deliberate way past the triggers.
+
+    Any migration that alters this table must re-create the triggers: on SQLite, Django rebuilds
+    a table to alter it and the rebuild drops its triggers. The refusal tests catch a forgotten
+    one. `manage.py flush` keeps working in tests only (see privacy/management/commands/flush.py).
+    """
+
+    class Action(models.TextChoices):
+        # Add new actions here (and run makemigrations: choices are not in the database, so the
+        # migration changes no table). Codes are "<area>.<what happened>".
+        LOGIN_SUCCEEDED = "login.succeeded", _("Logged in")
+        LOGIN_FAILED = "login.failed", _("Failed to log in")
+        LOGOUT = "logout", _("Logged out")
+        SESSION_EXPIRED = "session.expired", _("Session expired")
+        SESSION_ENDED_BY_USER = "session.ended_by_user", _("Session ended by the user")
+        USER_DEACTIVATED = "user.deactivated", _("User deactivated")
+        ADMIN_CREATED = "admin.created", _("Created in the administration")
+        ADMIN_CHANGED = "admin.changed", _("Changed in the administration")
+        ADMIN_DELETED = "admin.deleted", _("Deleted in the administration")
+        PERSONAL_DATA_VIEWED = "personal_data.viewed", _("Personal data viewed")
+        ROLE_GRANTED = "role.granted", _("Role granted")
+        ROLE_REVOKED = "role.revoked", _("Role revoked")
+        SSO_USER_PROVISIONED = "sso.user_provisioned", _("User created by single sign-on")
+        AUDIT_LOG_EXPORTED = "audit_log.exported", _("Audit log exported")
+
+    occurred_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    # The composite indexes below lead with these two columns, so the foreign keys need no
+    # index of their own.
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_index=False,
+        related_name="+",
+        verbose_name=_("organisation"),
+        help_text=_("Empty for platform events, such as a platform administrator's login."),
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        db_index=False,
+        related_name="+",
+        verbose_name=_("who"),
+    )
+    actor_label = models.CharField(
+        _("username"),
+        max_length=150,
+        blank=True,
+        help_text=_("The username at the time; kept if the user is deleted."),
+    )
+    action = models.CharField(_("what"), max_length=64, choices=Action.choices)
+    target_type = models.CharField(_("record type"), max_length=100, blank=True)
+    target_id = models.CharField(_("record id"), max_length=64, blank=True)
+    target_label = models.CharField(_("record"), max_length=200, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=300, blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["organisation", "occurred_at"], name="audit_org_time"),
+            models.Index(fields=["actor", "occurred_at"], name="audit_actor_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.action} {self.actor_label}".strip()
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AuditLogIsAppendOnly("audit events cannot be changed")
+        kwargs["force_insert"] = True  # never an UPDATE, not even of zero rows
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AuditLogIsAppendOnly("audit events cannot be deleted")
+
+    @property
+    def action_label(self) -> str:
+        """The action in words; an action code this version does not know stays as it is."""
+        try:
+            return str(self.Action(self.action).label)
+        except ValueError:
+            return self.action
+
+    @property
+    def target_kind(self) -> str:
+        """The kind of record in words ("office"), from `target_type` ("tenants.office")."""
+        if not self.target_type:
+            return ""
+        try:
+            model = apps.get_model(self.target_type)
+        except (LookupError, ValueError):
+            return self.target_type
+        return str(model._meta.verbose_name)
