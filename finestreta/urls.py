@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from django.utils.translation import gettext_lazy as _
 
 from finestreta.accounts import urls as accounts_urls
@@ -19,6 +20,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # allauth: the SAML (/auth/saml/<provider>/…) and OpenID Connect (/auth/oidc/<provider>/…)
     # endpoints of each organisation's identity provider.
+    # Only the sign-on endpoints: allauth's own password, sign-up and e-mail pages stay closed.
+    re_path(
+        r"^auth/(?!saml/|oidc/|3rdparty/)",
+        RedirectView.as_view(pattern_name="accounts:login", query_string=True),
+    ),
     path("auth/", include("allauth.urls")),
     path("", include(accounts_urls)),
     path("", include(privacy_urls)),

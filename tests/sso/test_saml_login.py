@@ -206,3 +206,18 @@ def test_logout_also_ends_the_session_at_the_identity_provider(site: dict) -> No
     # Back at the IdP, a new login asks for the password again (the IdP session ended).
     at_idp = start_sso(session, site["base"], site["login_url"])
     assert 'name="password"' in at_idp.text
+
+
+def test_allauths_own_password_and_sign_up_pages_are_closed(site: dict) -> None:
+    for path in ("/auth/login/", "/auth/signup/", "/auth/password/reset/", "/auth/email/"):
+        response = requests.get(f"{site['base']}{path}", allow_redirects=False, timeout=10)
+        assert response.status_code in {301, 302}
+        assert response.headers["Location"].startswith("/accounts/login/")
+
+
+def test_a_failed_sign_on_shows_a_plain_explanation_in_the_platforms_layout(site: dict) -> None:
+    session, acs_url, saml_response, relay_state = saml_response_from_idp(site, ANNA)
+    page = session.post(acs_url, data={"SAMLResponse": _strip_signatures(saml_response)})
+    assert page.status_code in {400, 401, 403}
+    assert 'class="skip-link"' in page.text  # our accessible layout
+    assert "/accounts/login/" in page.text
