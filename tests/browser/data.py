@@ -17,6 +17,7 @@ from finestreta.accounts.models import User
 from finestreta.catalogue.models import AttentionLevel, Service
 from finestreta.tenants.models import Municipality, Office, OpeningHours, Organisation
 from tests.factories import (
+    IdentityProviderFactory,
     ClosedDayFactory,
     MembershipFactory,
     OfficeFactory,
@@ -220,9 +221,11 @@ def create_browser_data() -> BrowserData:
         is_demo=True,
     )
     membership = MembershipFactory(
-        user=staff, organisation=organisation, supervisor=True, languages=["ca", "es", "en"]
+        user=staff, organisation=organisation, org_admin=True, languages=["ca", "es", "en"]
     )
     membership.offices.set([citizen_office])
+    # The login page then offers this organisation's sign-on button.
+    IdentityProviderFactory(organisation=organisation, slug="gicar", name="GICAR")
     membership.services.set(services.values())
     return BrowserData(
         organisation=organisation,

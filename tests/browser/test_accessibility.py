@@ -98,6 +98,8 @@ SCENARIOS = [
     Scenario("failed staff login", lambda d: "/accounts/login/", debug=True, failed_login=True),
     Scenario("staff dashboard", lambda d: f"/{d.organisation.slug}/staff/", logged_in=True),
     Scenario("staff team", lambda d: f"/{d.organisation.slug}/staff/team/", logged_in=True),
+    Scenario("staff sessions", lambda d: "/accounts/sessions/", logged_in=True),
+    Scenario("audit log", lambda d: f"/{d.organisation.slug}/staff/audit/", logged_in=True),
 ]
 
 
