@@ -221,3 +221,10 @@ def test_a_failed_sign_on_shows_a_plain_explanation_in_the_platforms_layout(site
     assert page.status_code in {400, 401, 403}
     assert 'class="skip-link"' in page.text  # our accessible layout
     assert "/accounts/login/" in page.text
+
+
+def test_opening_the_sign_on_address_directly_asks_before_leaving(site: dict) -> None:
+    page = requests.get(f"{site['base']}{site['login_url']}", timeout=10)
+    assert page.status_code == 200
+    assert 'class="skip-link"' in page.text and "GICAR" in page.text
+    assert 'method="post"' in page.text
