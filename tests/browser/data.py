@@ -17,8 +17,8 @@ from finestreta.accounts.models import User
 from finestreta.catalogue.models import AttentionLevel, Service
 from finestreta.tenants.models import Municipality, Office, OpeningHours, Organisation
 from tests.factories import (
-    IdentityProviderFactory,
     ClosedDayFactory,
+    IdentityProviderFactory,
     MembershipFactory,
     OfficeFactory,
     OrganisationFactory,
