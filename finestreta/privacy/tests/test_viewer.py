@@ -12,6 +12,7 @@ from django.db import connection
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.html import escape
 
 from finestreta.accounts.models import User
 from finestreta.privacy.models import AuditEvent
@@ -136,7 +137,7 @@ def test_each_row_says_when_who_what_which_record_and_from_where(
     assert "01/07/2026 10:05:09" in html  # Madrid time in summer (UTC+2)
     assert 'datetime="2026-07-01T10:05:09+02:00"' in html
     assert "admin-a" in html
-    assert str(event.action_label) in html
+    assert escape(str(event.action_label)) in html
     assert "Oficina A" in html
     assert "203.0.113.9" in html
 
