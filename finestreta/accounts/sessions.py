@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from finestreta.accounts.models import IdentityProvider, StaffSession, User
+from finestreta.lib.net import client_ip
 from finestreta.tenants.models import Organisation
 
 AUTH_KEY = "finestreta_auth"  # in the session: how and for which organisation it was signed in
@@ -33,10 +34,6 @@ def limits_for(organisation: Organisation | None) -> SessionLimits:
         idle = min(idle, organisation.session_idle_minutes or idle)
         absolute = min(absolute, organisation.session_max_hours or absolute)
     return SessionLimits(dt.timedelta(minutes=idle), dt.timedelta(hours=absolute))
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def start_session(

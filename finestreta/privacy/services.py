@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import ipaddress
 import itertools
 import json
 import re
@@ -30,6 +29,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from finestreta.accounts.models import Membership, Role, User
+from finestreta.lib.net import client_ip
 from finestreta.privacy.middleware import current_request
 from finestreta.privacy.models import AuditEvent
 from finestreta.tenants.models import Organisation
@@ -305,7 +305,7 @@ def _write(
         target_type=_clip("target_type", target_type),
         target_id=_clip("target_id", target_id),
         target_label=_clip("target_label", target_label),
-        ip_address=_client_ip(origin),
+        ip_address=client_ip(origin),
         user_agent=_clip("user_agent", origin.META.get("HTTP_USER_AGENT", "") if origin else ""),
         details=_redact(dict(details or {})),
     )
@@ -320,15 +320,6 @@ def _clip(field: str, value: str) -> str:
     cleaned = "".join(c for c in value if unicodedata.category(c) != "Cc")
     limit = _field_length[field]
     return cleaned[:limit] if limit else cleaned
-
-
-def _client_ip(request: HttpRequest | None) -> str | None:
-    if request is None:
-        return None
-    try:
-        return str(ipaddress.ip_address(str(request.META.get("REMOTE_ADDR", "")).strip()))
-    except ValueError:
-        return None  # absent (a Unix socket) or not an address: better none than a wrong one
 
 
 def _describe(target: Model | type[Model] | None) -> tuple[str, str, str]:
