@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "finestreta.tenants",
     "finestreta.catalogue",
     "finestreta.accounts",
+    "finestreta.scheduling",
     "finestreta.privacy",
 ]
 
