@@ -6,6 +6,7 @@ file; a route with a parameter this file cannot fill makes the test fail until a
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import pytest
@@ -108,16 +109,31 @@ def tenant_scoped_admins() -> list[type]:
 def _objects_of_org_a(personas: Personas) -> dict[str, object]:
     from finestreta.accounts.models import Membership
     from finestreta.privacy.services import record_event
+    from finestreta.scheduling.models import Absence, WorkingPattern
     from tests.factories import ClosedDayFactory, IdentityProviderFactory
 
+    membership_a = Membership.objects.get(user=personas.agent_a)
     return {
         "organisation": personas.org_a,
         "office": personas.office_a,
         "service": personas.service_a,
         "closedday": ClosedDayFactory(organisation=personas.org_a),
-        "membership": Membership.objects.get(user=personas.agent_a),
+        "membership": membership_a,
         "identityprovider": IdentityProviderFactory(organisation=personas.org_a),
         "auditevent": record_event(action="logout", organisation=personas.org_a),
+        "workingpattern": WorkingPattern.objects.create(
+            membership=membership_a,
+            office=personas.office_a,
+            weekday=0,
+            starts=dt.time(9),
+            ends=dt.time(14),
+            valid_from=dt.date(2026, 1, 1),
+        ),
+        "absence": Absence.objects.create(
+            membership=membership_a,
+            starts_at=dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC),
+            ends_at=dt.datetime(2026, 12, 1, 14, tzinfo=dt.UTC),
+        ),
     }
 
 

@@ -62,6 +62,23 @@ class Service(models.Model):
         default=15,
         validators=[MinValueValidator(5), MaxValueValidator(240)],
     )
+    buffer_before_minutes = models.PositiveSmallIntegerField(
+        _("preparation before (minutes)"), default=0, validators=[MaxValueValidator(120)]
+    )
+    buffer_after_minutes = models.PositiveSmallIntegerField(
+        _("wrap-up after (minutes)"), default=0, validators=[MaxValueValidator(120)]
+    )
+    min_notice_hours = models.PositiveSmallIntegerField(
+        _("minimum notice (hours)"),
+        default=2,
+        validators=[MaxValueValidator(24 * 14)],
+        help_text=_("How long before a time it can still be booked."),
+    )
+    max_days_ahead = models.PositiveSmallIntegerField(
+        _("booking window (days ahead)"),
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+    )
     offices = models.ManyToManyField(
         Office,
         related_name="services",
