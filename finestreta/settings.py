@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "finestreta.catalogue",
     "finestreta.accounts",
     "finestreta.scheduling",
+    "finestreta.appointments",
     "finestreta.privacy",
 ]
 

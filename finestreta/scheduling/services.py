@@ -1,7 +1,7 @@
 """Public API of the scheduling app: the times a service can be booked.
 
 Reads schedules from the database and hands plain data to the pure engine
-(`scheduling.availability`). Appointments (the booking issue's next part) add their busy times.
+(`scheduling.availability`). Appointments are read as the agents' busy times.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Prefetch, Q
 
 from finestreta.accounts.models import Membership
+from finestreta.appointments.models import Appointment
 from finestreta.catalogue.models import Channel, Service
 from finestreta.scheduling.availability import (
     Interval,
@@ -61,6 +62,11 @@ def build_resources(
         starts_at__lt=query.window_end + query.duration + query.buffer_after,
         ends_at__gt=query.window_start - query.buffer_before,
     )
+    appointments = Appointment.objects.filter(
+        status__in=Appointment.ACTIVE,
+        occupied_from__lt=query.window_end + query.duration + query.buffer_after,
+        occupied_until__gt=query.window_start - query.buffer_before,
+    )
     members = (
         Membership.objects.filter(
             organisation=service.organisation, is_active=True, services=service
@@ -68,6 +74,7 @@ def build_resources(
         .prefetch_related(
             Prefetch("working_patterns", queryset=patterns, to_attr="patterns"),
             Prefetch("absences", queryset=absences, to_attr="absent"),
+            Prefetch("appointments", queryset=appointments, to_attr="booked"),
         )
         .order_by("pk")
     )
@@ -107,7 +114,10 @@ def build_resources(
                                 dt.datetime.combine(day, pattern.ends, tzinfo=tz),
                             )
                         )
-        resources.append(Resource(id=str(member.pk), rules=rules, time_zone=zone, absences=blocked))
+        busy = [Interval(a.occupied_from, a.occupied_until) for a in member.booked]
+        resources.append(
+            Resource(id=str(member.pk), rules=rules, time_zone=zone, absences=blocked, busy=busy)
+        )
     return resources
 
 
