@@ -143,19 +143,23 @@ def merge(intervals: Iterable[Interval]) -> list[Interval]:
 
 
 def subtract(intervals: Iterable[Interval], busy: Iterable[Interval]) -> list[Interval]:
-    """`intervals` minus every `busy` interval."""
-    remaining = merge(intervals)
-    for block in merge(busy):
-        next_remaining: list[Interval] = []
-        for free in remaining:
-            if not free.overlaps(block):
-                next_remaining.append(free)
-                continue
-            if free.start < block.start:
-                next_remaining.append(Interval(free.start, block.start))
-            if block.end < free.end:
-                next_remaining.append(Interval(block.end, free.end))
-        remaining = next_remaining
+    """`intervals` minus every `busy` interval (one sweep over both, sorted)."""
+    blocks = merge(busy)
+    remaining: list[Interval] = []
+    i = 0
+    for free in merge(intervals):
+        start = free.start
+        # Skip blocks that end before this free stretch starts.
+        while i < len(blocks) and blocks[i].end <= start:
+            i += 1
+        j = i
+        while j < len(blocks) and blocks[j].start < free.end:
+            if blocks[j].start > start:
+                remaining.append(Interval(start, blocks[j].start))
+            start = max(start, blocks[j].end)
+            j += 1
+        if start < free.end:
+            remaining.append(Interval(start, free.end))
     return remaining
 
 

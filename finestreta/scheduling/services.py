@@ -62,11 +62,16 @@ def build_resources(
         starts_at__lt=query.window_end + query.duration + query.buffer_after,
         ends_at__gt=query.window_start - query.buffer_before,
     )
-    appointments = Appointment.objects.filter(
+    # Plain tuples, not model instances: thousands of rows on a busy month.
+    booked: dict[int, list[Interval]] = defaultdict(list)
+    for agent_id, occupied_from, occupied_until in Appointment.objects.filter(
+        agent__organisation=service.organisation,
+        agent__services=service,
         status__in=Appointment.ACTIVE,
         occupied_from__lt=query.window_end + query.duration + query.buffer_after,
         occupied_until__gt=query.window_start - query.buffer_before,
-    )
+    ).values_list("agent_id", "occupied_from", "occupied_until"):
+        booked[agent_id].append(Interval(occupied_from, occupied_until))
     members = (
         Membership.objects.filter(
             organisation=service.organisation, is_active=True, services=service
@@ -74,7 +79,6 @@ def build_resources(
         .prefetch_related(
             Prefetch("working_patterns", queryset=patterns, to_attr="patterns"),
             Prefetch("absences", queryset=absences, to_attr="absent"),
-            Prefetch("appointments", queryset=appointments, to_attr="booked"),
         )
         .order_by("pk")
     )
@@ -114,9 +118,14 @@ def build_resources(
                                 dt.datetime.combine(day, pattern.ends, tzinfo=tz),
                             )
                         )
-        busy = [Interval(a.occupied_from, a.occupied_until) for a in member.booked]
         resources.append(
-            Resource(id=str(member.pk), rules=rules, time_zone=zone, absences=blocked, busy=busy)
+            Resource(
+                id=str(member.pk),
+                rules=rules,
+                time_zone=zone,
+                absences=blocked,
+                busy=booked.get(member.pk, []),
+            )
         )
     return resources
 
