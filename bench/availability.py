@@ -1,11 +1,12 @@
-"""Benchmark: availability for one service over 30 days, 50 offices × 10 agents, 20,000 appointments.
+"""Benchmark: availability of one service over 30 days (50 offices × 10 agents, 20,000 bookings).
 
 Prints the engine's time (find_slots: database read + engine) as a ratio to the plain database
 read of the same schedules and appointments, measured in the same process. Target (booking issue):
 p50 ≤ 50 ms and ≤ 3× the plain read.
 
     .venv/bin/python bench/availability.py            # SQLite in a temporary file
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/finestreta_bench .venv/bin/python bench/availability.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/finestreta_bench \\
+        .venv/bin/python bench/availability.py
 """
 
 from __future__ import annotations
@@ -45,12 +46,28 @@ def seed():  # type: ignore[no-untyped-def]
 
     org = Organisation.objects.create(slug="bench", name="Bench", name_ca="Bench")
     offices = Office.objects.bulk_create(
-        Office(organisation=org, slug=f"o{i}", name=f"O{i}", name_ca=f"O{i}", kind="citizen", address="x")
+        Office(
+            organisation=org,
+            slug=f"o{i}",
+            name=f"O{i}",
+            name_ca=f"O{i}",
+            kind="citizen",
+            address="x",
+        )
         for i in range(OFFICES)
     )
     service = Service.objects.create(
-        organisation=org, slug="s", name="S", name_ca="S", name_es="S", name_oc="S", name_en="S",
-        attention_level="informative", duration_minutes=15, max_days_ahead=30, min_notice_hours=0,
+        organisation=org,
+        slug="s",
+        name="S",
+        name_ca="S",
+        name_es="S",
+        name_oc="S",
+        name_en="S",
+        attention_level="informative",
+        duration_minutes=15,
+        max_days_ahead=30,
+        min_notice_hours=0,
     )
     users = User.objects.bulk_create(
         User(username=f"u{i}") for i in range(OFFICES * AGENTS_PER_OFFICE)
@@ -61,8 +78,12 @@ def seed():  # type: ignore[no-untyped-def]
     )
     WorkingPattern.objects.bulk_create(
         WorkingPattern(
-            membership=m, office=offices[i // AGENTS_PER_OFFICE], weekday=day,
-            starts=dt.time(9), ends=dt.time(14), valid_from=dt.date(2026, 1, 1),
+            membership=m,
+            office=offices[i // AGENTS_PER_OFFICE],
+            weekday=day,
+            starts=dt.time(9),
+            ends=dt.time(14),
+            valid_from=dt.date(2026, 1, 1),
         )
         for i, m in enumerate(members)
         for day in range(5)
@@ -75,10 +96,16 @@ def seed():  # type: ignore[no-untyped-def]
             start = dt.datetime.combine(day, dt.time(8 + k % 5, 15 * (k // 28 % 4)), tzinfo=dt.UTC)
             appointments.append(
                 Appointment(
-                    organisation=org, service=service, channel=Channel.VIDEO, agent=m,
-                    starts_at=start, ends_at=start + dt.timedelta(minutes=15),
-                    occupied_from=start, occupied_until=start + dt.timedelta(minutes=15),
-                    status="booked", code=f"B{i:04d}{k:03d}",
+                    organisation=org,
+                    service=service,
+                    channel=Channel.VIDEO,
+                    agent=m,
+                    starts_at=start,
+                    ends_at=start + dt.timedelta(minutes=15),
+                    occupied_from=start,
+                    occupied_until=start + dt.timedelta(minutes=15),
+                    status="booked",
+                    code=f"B{i:04d}{k:03d}",
                 )
             )
     Appointment.objects.bulk_create(appointments, batch_size=2000, ignore_conflicts=True)
@@ -116,14 +143,21 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     service, count = seed()
-    print(f"{connection.vendor}: {OFFICES} offices × {AGENTS_PER_OFFICE} agents, {count} appointments")
+    print(
+        f"{connection.vendor}: {OFFICES} offices × {AGENTS_PER_OFFICE} agents, {count} appointments"
+    )
     slots = find_slots(service=service, channel=Channel.VIDEO, now=NOW, days=30)
-    engine = timed(lambda: find_slots(service=service, channel=Channel.VIDEO, now=NOW, days=30), RUNS)
+    engine = timed(
+        lambda: find_slots(service=service, channel=Channel.VIDEO, now=NOW, days=30), RUNS
+    )
     plain = timed(lambda: plain_read(service), RUNS)
     p50_engine, p50_plain = statistics.median(engine), statistics.median(plain)
     print(f"slots offered: {len(slots)} (pooled over {OFFICES * AGENTS_PER_OFFICE} agents)")
     print(f"find_slots p50: {p50_engine:.1f} ms   plain read p50: {p50_plain:.1f} ms")
-    print(f"ratio find_slots / plain read: {p50_engine / p50_plain:.2f}×  (target ≤ 3×; p50 target ≤ 50 ms)")
+    print(
+        f"ratio find_slots / plain read: {p50_engine / p50_plain:.2f}×"
+        "  (target ≤ 3×; p50 target ≤ 50 ms)"
+    )
 
 
 if __name__ == "__main__":
