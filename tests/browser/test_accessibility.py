@@ -137,3 +137,24 @@ def test_every_page_is_accessible(
             assert page.url.endswith(path), f"the staff member is not logged in: {page.url}"
         problems += [f"{scenario.name}: {problem}" for problem in check_page(visit, language)]
     assert not problems, "\n\n".join(problems)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_second_factor_set_up_page_is_accessible(
+    language: str,
+    browser_data: BrowserData,
+    open_page: Callable[..., Visit],
+    settings: Settings,
+) -> None:
+    from tests.factories import UserFactory
+
+    settings.DEBUG = False
+    admin = UserFactory(username=f"platform-{language}", is_staff=True, is_superuser=True)
+    visit = open_page(language)
+    visit.log_in(admin)
+    status = visit.goto("/admin/", check_csp=False)
+    assert status == 200
+    assert "/accounts/2fa/" in visit.page.url, "a platform admin must give a second factor first"
+    assert visit.page.locator("img.qr-code").count() == 1
+    problems = check_page(visit, language)
+    assert not problems, "\n\n".join(problems)
