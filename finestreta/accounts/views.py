@@ -126,11 +126,14 @@ def session_list(request: HttpRequest) -> HttpResponse:
     if not isinstance(user, User):
         raise PermissionDenied
     if request.method == "POST":
-        if request.POST.get("end") == "others":
+        choice = request.POST.get("end", "")
+        if choice == "others":
             sessions.end_sessions(user=user, keep=request.session.session_key)
             messages.success(request, _("Your other sessions have ended."))
-        elif sessions.end_session(user=user, session_id=int(request.POST.get("end", "0") or 0)):
+        elif choice.isdigit() and sessions.end_session(user=user, session_id=int(choice)):
             messages.success(request, _("The session has ended."))
+        else:
+            messages.error(request, _("That session has already ended."))
         return redirect("accounts:sessions")
     return render(
         request,

@@ -138,3 +138,13 @@ def test_deactivating_a_user_in_the_admin_ends_their_sessions(personas: Personas
     target.save()
     assert not Session.objects.filter(session_key=key).exists()
     assert not StaffSession.objects.filter(session_key=key).exists()
+
+
+def test_ending_a_session_with_nonsense_input_gets_a_clear_message(personas: Personas) -> None:
+    client = signed_in(personas.agent_a)
+    with time_machine.travel(START + dt.timedelta(minutes=1), tick=False):
+        for value in ("abc", "", "99999"):
+            response = client.post(SESSIONS, {"end": value}, follow=True)
+            assert response.status_code == 200
+            assert [m.level_tag for m in response.context["messages"]] == ["error"]
+        assert client.get(dashboard(personas)).status_code == 200
