@@ -20,7 +20,6 @@ class SecurityHeadersMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             # Pages with personal data must not be kept by shared caches or the back button.

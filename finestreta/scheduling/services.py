@@ -83,8 +83,9 @@ def build_resources(
         .order_by("pk")
     )
     zone = service.organisation.time_zone
-    first = query.window_start.astimezone(ZoneInfo(zone)).date() - dt.timedelta(days=1)
-    last = query.window_end.astimezone(ZoneInfo(zone)).date() + dt.timedelta(days=1)
+    tz = ZoneInfo(zone)
+    first = query.window_start.astimezone(tz).date() - dt.timedelta(days=1)
+    last = query.window_end.astimezone(tz).date() + dt.timedelta(days=1)
     closures: dict[int, set[dt.date]] = {}
     resources = []
     for member in members:
@@ -111,7 +112,6 @@ def build_resources(
             for day in closures[where.pk]:
                 for pattern in where_patterns:
                     if pattern.weekday == day.weekday():
-                        tz = ZoneInfo(zone)
                         blocked.append(
                             Interval(
                                 dt.datetime.combine(day, pattern.starts, tzinfo=tz),
