@@ -3,12 +3,20 @@ an exclusion constraint on PostgreSQL, a trigger inside immediate transactions o
 
 from __future__ import annotations
 
+from typing import cast
+
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from finestreta.accounts.models import Membership
 from finestreta.catalogue.models import Channel, Service
-from finestreta.tenants.models import Office, Organisation
+from finestreta.tenants.models import Municipality, Office, Organisation
+
+
+class CancelledBy(models.TextChoices):
+    CITIZEN = "citizen", _("the citizen")
+    OFFICE = "office", _("the office")
 
 
 class Appointment(models.Model):
@@ -41,13 +49,60 @@ class Appointment(models.Model):
     code = models.CharField(_("booking code"), max_length=12, unique=True)
     # NULL, not "", when absent: the unique constraint must ignore bookings without a key.
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+    # Who is attended. Empty while the time is only held.
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("mobile phone"), max_length=20, blank=True)  # E.164
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default="ca"
+    )
+    municipality = models.ForeignKey(
+        Municipality, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    id_document = models.CharField(_("identity document"), max_length=20, blank=True)
+    needs_sign_language = models.BooleanField(_("sign-language interpreter"), default=False)
+    needs_captions = models.BooleanField(_("captions"), default=False)
+    needs_extra_time = models.BooleanField(_("extra time"), default=False)
+    needs_easy_read = models.BooleanField(_("easy-read explanations"), default=False)
+    notes = models.TextField(_("anything else we should know"), blank=True, max_length=1000)
+    # Booking on behalf: an intermediary declares that they represent the person attended.
+    representative_name = models.CharField(_("representative's name"), max_length=200, blank=True)
+    representative_email = models.EmailField(_("representative's e-mail"), blank=True)
+    representative_phone = models.CharField(
+        _("representative's mobile phone"), max_length=20, blank=True
+    )
+    representative_relation = models.CharField(
+        _("relationship to the person"), max_length=100, blank=True
+    )
+    booked_by = models.ForeignKey(
+        Membership,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("booked by staff member"),
+    )
+    # Anti-abuse: a keyed hash of the address that holds the time (never the address itself).
+    held_by = models.CharField(max_length=64, blank=True)
+    # A random part of the manage link: changing it invalidates every link sent before.
+    manage_nonce = models.CharField(max_length=16, blank=True)
+    booked_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.CharField(max_length=10, choices=CancelledBy.choices, blank=True)
+    cancellation_reason = models.CharField(_("reason"), max_length=300, blank=True)
+    times_rescheduled = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name = _("appointment")
         verbose_name_plural = _("appointments")
         ordering = ["starts_at"]
-        indexes = [models.Index(fields=["agent", "occupied_from"])]
+        indexes = [
+            models.Index(fields=["agent", "occupied_from"]),
+            models.Index(fields=["status", "hold_expires_at"]),
+            models.Index(fields=["organisation", "email"]),
+            models.Index(fields=["organisation", "phone"]),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(starts_at__lt=models.F("ends_at"))
@@ -64,3 +119,71 @@ class Appointment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.service} {self.starts_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_upcoming(self) -> bool:
+        return self.status == self.Status.BOOKED
+
+    @property
+    def on_behalf(self) -> bool:
+        return bool(self.representative_name)
+
+    def accessibility_needs(self) -> list[str]:
+        """The needs declared, in the reader's language."""
+        return [
+            str(cast(models.Field, self._meta.get_field(flag)).verbose_name)
+            for flag in NEEDS
+            if getattr(self, flag)
+        ]
+
+
+NEEDS = ("needs_sign_language", "needs_captions", "needs_extra_time", "needs_easy_read")
+
+
+class WaitingListEntry(models.Model):
+    """A citizen who found no suitable time, waiting for one to free up."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("Waiting")
+        OFFERED = "offered", _("A time is offered")
+        BOOKED = "booked", _("Booked")
+        LEFT = "left", _("Left the list")
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="waiting_list"
+    )
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="waiting_list")
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    office = models.ForeignKey(
+        Office, on_delete=models.CASCADE, null=True, blank=True, related_name="waiting_list"
+    )
+    earliest = models.DateField(_("from"))
+    latest = models.DateField(_("until"))
+    name = models.CharField(_("name"), max_length=200)
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("mobile phone"), max_length=20, blank=True)
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default="ca"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.WAITING
+    )
+    offered = models.ForeignKey(
+        Appointment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    manage_nonce = models.CharField(max_length=16)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("waiting-list entry")
+        verbose_name_plural = _("waiting list")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(earliest__lte=models.F("latest")),
+                name="waiting_list_dates_in_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} — {self.service}"

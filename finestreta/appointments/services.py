@@ -1,33 +1,127 @@
-"""Public API of the appointments app: holding and booking times, with no double booking ever.
+"""Public API of the appointments app: holding, booking, moving and cancelling times, with no
+double booking ever, and the signed links that let a citizen manage an appointment without an
+account.
 
 The database refuses overlapping active appointments of one agent (see migration 0002); these
-functions turn that refusal into a clear answer with the next free times.
+functions turn that refusal into a clear answer with the next free times. Every error a person
+can cause is a `BookingError` with a stable `code` (for the API) and a plain message (for people).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
+from django.core import signing
 from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+from django.utils.crypto import salted_hmac
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
-from finestreta.appointments.models import Appointment
+from finestreta.accounts.models import Membership
+from finestreta.appointments.models import (
+    NEEDS,
+    Appointment,
+    CancelledBy,
+    WaitingListEntry,
+)
 from finestreta.catalogue.models import Channel, Service
+from finestreta.privacy.services import Action, record_event
 from finestreta.scheduling.availability import Slot, SlotQuery
 from finestreta.scheduling.services import find_slots, slot_query
-from finestreta.tenants.models import Office
+from finestreta.tenants.models import Office, Organisation
 
 # Unambiguous characters for codes read aloud or typed from an SMS.
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+# One address may keep this many times held at once: enough for a family booking together,
+# too few to hoard a morning's slots.
+MAX_HOLDS_PER_CLIENT = 3
+# A manage link works until this long after the appointment.
+LINK_VALID_AFTER_END = dt.timedelta(days=30)
+MANAGE_SALT = "finestreta.appointments.manage"
+WAITING_SALT = "finestreta.appointments.waiting"
 
 
-class SlotTaken(Exception):
+class BookingError(Exception):
+    """A refusal a person can understand and act on."""
+
+    code = "booking_error"
+    message: str | Promise = _("This could not be done.")
+
+    def __init__(self, message: str | Promise | None = None) -> None:
+        super().__init__(str(message or self.message))
+        if message is not None:
+            self.message = message
+
+
+class SlotTaken(BookingError):
     """The time was just taken; `alternatives` are the next free times."""
 
+    code = "slot_taken"
+    message = _("This time was just taken by someone else. Please choose another one.")
+
     def __init__(self, alternatives: list[Slot]) -> None:
-        super().__init__("slot taken")
+        super().__init__()
         self.alternatives = alternatives
+
+
+class HoldExpired(BookingError):
+    code = "hold_expired"
+    message = _(
+        "We could not keep this time any longer because the form took too long. "
+        "Please choose a time again."
+    )
+
+
+class TooManyHolds(BookingError):
+    code = "too_many_holds"
+    message = _(
+        "You are already choosing several times at once. Finish or cancel one of them first."
+    )
+
+
+class TooManyAppointments(BookingError):
+    code = "too_many_appointments"
+    message = _(
+        "This person already has as many upcoming appointments as allowed. "
+        "Cancel one of them, or call us, to book another."
+    )
+
+
+class NotChangeable(BookingError):
+    code = "not_changeable"
+    message = _("This appointment can no longer be changed.")
+
+
+class InvalidLink(BookingError):
+    code = "invalid_link"
+    message = _("This link is not valid or has expired. Check the latest message we sent you.")
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Who is attended, as the citizen (or whoever books for them) gave it."""
+
+    name: str
+    email: str = ""
+    phone: str = ""  # E.164, already validated
+    language: str = "ca"
+    municipality_id: int | None = None
+    id_document: str = ""
+    needs: frozenset[str] = field(default_factory=frozenset)
+    notes: str = ""
+    representative_name: str = ""
+    representative_email: str = ""
+    representative_phone: str = ""
+    representative_relation: str = ""
+
+    def __post_init__(self) -> None:
+        unknown = set(self.needs) - set(NEEDS)
+        if unknown:
+            raise ValueError(f"unknown needs: {sorted(unknown)}")
 
 
 @dataclass(frozen=True)
@@ -40,58 +134,81 @@ def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
 
 
-def book_appointment(
+def client_key(address: str) -> str:
+    """A keyed hash of a network address: enough to count holds, useless to anyone else."""
+    return salted_hmac("finestreta.holds", address).hexdigest()[:32] if address else ""
+
+
+def next_free(slots: list[Slot], *, after: dt.datetime, count: int = 3) -> list[Slot]:
+    later = [s for s in slots if s.start >= after]
+    return (later or slots)[:count]
+
+
+# --- Holding a time ------------------------------------------------------------------------
+
+
+def release_expired_holds(*, now: dt.datetime) -> int:
+    """Free every time whose hold ran out; a waiting-list offer that lapsed puts its person
+    back in their place on the list. Returns how many holds were released."""
+    expired = Appointment.objects.filter(status=Appointment.Status.HELD, hold_expires_at__lte=now)
+    with transaction.atomic():
+        WaitingListEntry.objects.filter(
+            status=WaitingListEntry.Status.OFFERED, offered__in=expired
+        ).update(status=WaitingListEntry.Status.WAITING, offered=None)
+        count, _by_model = expired.delete()
+    return count
+
+
+def hold_slot(
     *,
     service: Service,
     channel: Channel,
     start: dt.datetime,
     now: dt.datetime,
     office: Office | None = None,
-    idempotency_key: str | None = None,
-) -> Booking:
-    """Book `start` for `service` on the first skilled agent free then.
+    client: str = "",
+    minutes: int | None = None,
+) -> Appointment:
+    """Keep the time `start` for a while (the organisation's hold time by default) on the first
+    skilled agent free then, so nobody else takes it while the citizen fills in the form.
 
-    Raises SlotTaken (with the next free times) when nobody is free any more — also when another
-    request took the last agent a moment ago: the database, not this check, has the last word.
+    `client` is `client_key()` of the requester's address: one address holds a few times at
+    most. Raises SlotTaken with the next free times when nobody is free any more.
     """
-    if idempotency_key:
-        earlier = Appointment.objects.filter(
-            organisation=service.organisation, idempotency_key=idempotency_key
-        ).first()
-        if earlier is not None:
-            return Booking(earlier, created=False)
+    release_expired_holds(now=now)
+    if client:
+        holding = Appointment.objects.filter(
+            status=Appointment.Status.HELD, held_by=client, hold_expires_at__gt=now
+        ).count()
+        if holding >= MAX_HOLDS_PER_CLIENT:
+            raise TooManyHolds()
     query = slot_query(service=service, now=now)
     offered = find_slots(service=service, channel=channel, now=now, office=office)
     slot = next((s for s in offered if s.start == start), None)
     if slot is None:
         raise SlotTaken(next_free(offered, after=start))
+    expires = now + dt.timedelta(minutes=minutes or service.organisation.booking_hold_minutes)
     for agent_id in slot.resource_ids:
         try:
             with transaction.atomic():
-                appointment = _insert(
-                    service, channel, office, int(agent_id), slot, query, idempotency_key
+                return _insert_hold(
+                    service, channel, office, int(agent_id), slot, query, expires, client
                 )
-            return Booking(appointment, created=True)
         except IntegrityError:
-            if idempotency_key:
-                earlier = Appointment.objects.filter(
-                    organisation=service.organisation, idempotency_key=idempotency_key
-                ).first()
-                if earlier is not None:
-                    return Booking(earlier, created=False)
             continue  # that agent was just taken: try the next one
     remaining = find_slots(service=service, channel=channel, now=now, office=office)
     raise SlotTaken(next_free(remaining, after=start))
 
 
-def _insert(
+def _insert_hold(
     service: Service,
     channel: Channel,
     office: Office | None,
     agent_id: int,
     slot: Slot,
     query: SlotQuery,
-    idempotency_key: str | None,
+    expires: dt.datetime,
+    client: str = "",
 ) -> Appointment:
     occupied = query.occupied(slot.start)
     return Appointment.objects.create(
@@ -104,12 +221,475 @@ def _insert(
         ends_at=slot.end,
         occupied_from=occupied.start,
         occupied_until=occupied.end,
-        status=Appointment.Status.BOOKED,
+        status=Appointment.Status.HELD,
+        hold_expires_at=expires,
+        held_by=client,
         code=new_code(),
-        idempotency_key=idempotency_key or None,
     )
 
 
-def next_free(slots: list[Slot], *, after: dt.datetime, count: int = 3) -> list[Slot]:
-    later = [s for s in slots if s.start >= after]
-    return (later or slots)[:count]
+def release_hold(*, appointment: Appointment) -> None:
+    """The citizen went back or gave up: the time is free again at once."""
+    Appointment.objects.filter(pk=appointment.pk, status=Appointment.Status.HELD).delete()
+
+
+def get_hold(*, organisation: Organisation, pk: int, now: dt.datetime) -> Appointment:
+    """A time still held (or booked a moment ago, for a double-submitted form)."""
+    found = (
+        Appointment.objects.select_related("service", "office", "organisation")
+        .filter(organisation=organisation, pk=pk)
+        .filter(Q(status=Appointment.Status.BOOKED) | Q(status=Appointment.Status.HELD))
+        .first()
+    )
+    if found is None:
+        raise HoldExpired()
+    return found
+
+
+# --- Booking -------------------------------------------------------------------------------
+
+
+def active_for_contact(
+    *, organisation: Organisation, contact: Contact, now: dt.datetime, excluding: int | None
+) -> QuerySet[Appointment]:
+    """Upcoming booked appointments of the same person: same e-mail, mobile or ID document."""
+    same = Q()
+    if contact.email:
+        same |= Q(email__iexact=contact.email)
+    if contact.phone:
+        same |= Q(phone=contact.phone)
+    if contact.id_document:
+        same |= Q(id_document=contact.id_document)
+    if not same:
+        return Appointment.objects.none()
+    found = Appointment.objects.filter(
+        same,
+        organisation=organisation,
+        status=Appointment.Status.BOOKED,
+        ends_at__gt=now,
+    )
+    return found if excluding is None else found.exclude(pk=excluding)
+
+
+def confirm_booking(
+    *,
+    appointment: Appointment,
+    contact: Contact,
+    now: dt.datetime,
+    booked_by: Membership | None = None,
+    idempotency_key: str | None = None,
+) -> Appointment:
+    """Turn a held time into a booked appointment for `contact`.
+
+    A hold that ran out still counts while its row exists: nobody else can have taken the time.
+    A second submission of the same form returns the appointment booked by the first.
+    """
+    with transaction.atomic():
+        current = (
+            Appointment.objects.select_for_update()
+            .select_related("organisation", "service")
+            .filter(pk=appointment.pk)
+            .first()
+        )
+        if current is None or current.status not in (
+            Appointment.Status.HELD,
+            Appointment.Status.BOOKED,
+        ):
+            raise HoldExpired()
+        if current.status == Appointment.Status.BOOKED:
+            return current
+        organisation = current.organisation
+        if (
+            booked_by is None
+            and active_for_contact(
+                organisation=organisation, contact=contact, now=now, excluding=current.pk
+            ).count()
+            >= organisation.max_active_appointments
+        ):
+            raise TooManyAppointments()
+        _apply_contact(current, contact)
+        current.status = Appointment.Status.BOOKED
+        current.hold_expires_at = None
+        current.booked_at = now
+        current.booked_by = booked_by
+        current.manage_nonce = secrets.token_urlsafe(9)[:12]
+        current.idempotency_key = idempotency_key or None
+        current.save()
+        if booked_by is not None:
+            record_event(
+                action=Action.APPOINTMENT_BOOKED,
+                actor=booked_by.user,
+                organisation=organisation,
+                target=current,
+                details={"code": current.code},
+            )
+        WaitingListEntry.objects.filter(
+            offered=current, status=WaitingListEntry.Status.OFFERED
+        ).update(status=WaitingListEntry.Status.BOOKED)
+    return current
+
+
+def _apply_contact(appointment: Appointment, contact: Contact) -> None:
+    appointment.name = contact.name
+    appointment.email = contact.email
+    appointment.phone = contact.phone
+    appointment.language = contact.language
+    appointment.municipality_id = contact.municipality_id
+    appointment.id_document = contact.id_document
+    for flag in NEEDS:
+        setattr(appointment, flag, flag in contact.needs)
+    appointment.notes = contact.notes
+    appointment.representative_name = contact.representative_name
+    appointment.representative_email = contact.representative_email
+    appointment.representative_phone = contact.representative_phone
+    appointment.representative_relation = contact.representative_relation
+
+
+def find_by_idempotency_key(*, organisation: Organisation, key: str) -> Appointment | None:
+    return Appointment.objects.filter(organisation=organisation, idempotency_key=key).first()
+
+
+def book_appointment(
+    *,
+    service: Service,
+    channel: Channel,
+    start: dt.datetime,
+    now: dt.datetime,
+    contact: Contact | None = None,
+    office: Office | None = None,
+    idempotency_key: str | None = None,
+    booked_by: Membership | None = None,
+    client: str = "",
+) -> Booking:
+    """Hold and book `start` in one step (the API, and staff booking for a caller).
+
+    Raises SlotTaken (with the next free times) when nobody is free any more — also when another
+    request took the last agent a moment ago: the database, not this check, has the last word.
+    A retry with the same idempotency key returns the appointment the first request made.
+    """
+    organisation = service.organisation
+    if idempotency_key:
+        earlier = find_by_idempotency_key(organisation=organisation, key=idempotency_key)
+        if earlier is not None:
+            return Booking(earlier, created=False)
+    contact = contact or Contact(name="")
+    if (
+        booked_by is None
+        and active_for_contact(
+            organisation=organisation, contact=contact, now=now, excluding=None
+        ).count()
+        >= organisation.max_active_appointments
+    ):
+        raise TooManyAppointments()
+    try:
+        with transaction.atomic():
+            held = hold_slot(
+                service=service,
+                channel=channel,
+                start=start,
+                now=now,
+                office=office,
+                client=client,
+            )
+            booked = confirm_booking(
+                appointment=held,
+                contact=contact,
+                now=now,
+                booked_by=booked_by,
+                idempotency_key=idempotency_key,
+            )
+    except IntegrityError:
+        # The same idempotency key won a race a moment ago: answer with its appointment.
+        if idempotency_key:
+            earlier = find_by_idempotency_key(organisation=organisation, key=idempotency_key)
+            if earlier is not None:
+                return Booking(earlier, created=False)
+        raise
+    return Booking(booked, created=True)
+
+
+# --- Changing and cancelling ---------------------------------------------------------------
+
+
+def can_be_changed(appointment: Appointment, *, now: dt.datetime) -> bool:
+    return appointment.status == Appointment.Status.BOOKED and appointment.starts_at > now
+
+
+def cancel_appointment(
+    *,
+    appointment: Appointment,
+    now: dt.datetime,
+    by: CancelledBy,
+    reason: str = "",
+    staff: Membership | None = None,
+) -> Appointment:
+    """Cancel an upcoming appointment; the freed time goes to the waiting list first."""
+    with transaction.atomic():
+        current = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        if current.status == Appointment.Status.CANCELLED:
+            return current
+        if not can_be_changed(current, now=now):
+            raise NotChangeable()
+        current.status = Appointment.Status.CANCELLED
+        current.cancelled_at = now
+        current.cancelled_by = by
+        current.cancellation_reason = reason[:300]
+        current.save(
+            update_fields=["status", "cancelled_at", "cancelled_by", "cancellation_reason"]
+        )
+        if staff is not None:
+            record_event(
+                action=Action.APPOINTMENT_CANCELLED,
+                actor=staff.user,
+                organisation=current.organisation,
+                target=current,
+                details={"code": current.code, "reason": current.cancellation_reason},
+            )
+        offer_freed_time(freed=current, now=now)
+    return current
+
+
+def reschedule_appointment(
+    *,
+    appointment: Appointment,
+    start: dt.datetime,
+    now: dt.datetime,
+    staff: Membership | None = None,
+) -> Appointment:
+    """Move an upcoming appointment to `start` (same service, channel and office), keeping its
+    code and manage link. The agent may change; the old time goes to the waiting list."""
+    service = appointment.service
+    channel = Channel(appointment.channel)
+    offered = find_slots(
+        service=service,
+        channel=channel,
+        now=now,
+        office=appointment.office,
+        ignoring=appointment.pk,
+    )
+    slot = next((s for s in offered if s.start == start), None)
+    if slot is None:
+        raise SlotTaken(next_free(offered, after=start))
+    query = slot_query(service=service, now=now)
+    occupied = query.occupied(slot.start)
+    with transaction.atomic():
+        current = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        if not can_be_changed(current, now=now):
+            raise NotChangeable()
+        before = Appointment(
+            pk=current.pk,
+            organisation_id=current.organisation_id,
+            service_id=current.service_id,
+            channel=current.channel,
+            office_id=current.office_id,
+            starts_at=current.starts_at,
+        )
+        # The current agent first: a move within their day is the least surprise.
+        agents = sorted(slot.resource_ids, key=lambda a: int(a) != current.agent_id)
+        for agent_id in agents:
+            try:
+                with transaction.atomic():
+                    Appointment.objects.filter(pk=current.pk).update(
+                        agent_id=int(agent_id),
+                        starts_at=slot.start,
+                        ends_at=slot.end,
+                        occupied_from=occupied.start,
+                        occupied_until=occupied.end,
+                        times_rescheduled=current.times_rescheduled + 1,
+                    )
+                break
+            except IntegrityError:
+                continue
+        else:
+            raise SlotTaken(
+                next_free(
+                    find_slots(
+                        service=service,
+                        channel=channel,
+                        now=now,
+                        office=appointment.office,
+                        ignoring=appointment.pk,
+                    ),
+                    after=start,
+                )
+            )
+        current.refresh_from_db()
+        if staff is not None:
+            record_event(
+                action=Action.APPOINTMENT_MOVED,
+                actor=staff.user,
+                organisation=current.organisation,
+                target=current,
+                details={
+                    "code": current.code,
+                    "from": before.starts_at.isoformat(),
+                    "to": current.starts_at.isoformat(),
+                },
+            )
+        offer_freed_time(freed=before, now=now)
+    return current
+
+
+def record_outcome(
+    *, appointment: Appointment, attended: bool, now: dt.datetime, staff: Membership
+) -> Appointment:
+    """Mark an appointment attended, or not come, once its time has started."""
+    with transaction.atomic():
+        current = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        finished = (Appointment.Status.ATTENDED, Appointment.Status.NO_SHOW)
+        if current.status not in (Appointment.Status.BOOKED, *finished):
+            raise NotChangeable()
+        if current.starts_at > now + dt.timedelta(minutes=30):
+            raise NotChangeable(_("An appointment can be marked only once its time has come."))
+        current.status = Appointment.Status.ATTENDED if attended else Appointment.Status.NO_SHOW
+        current.save(update_fields=["status"])
+        record_event(
+            action=Action.APPOINTMENT_ATTENDED if attended else Action.APPOINTMENT_NO_SHOW,
+            actor=staff.user,
+            organisation=current.organisation,
+            target=current,
+            details={"code": current.code},
+        )
+    return current
+
+
+# --- Manage links and calendar files -------------------------------------------------------
+
+
+def manage_token(appointment: Appointment) -> str:
+    """The secret part of the link that lets the citizen see, move or cancel the appointment."""
+    return signing.dumps([appointment.pk, appointment.manage_nonce], salt=MANAGE_SALT)
+
+
+def get_appointment_by_token(
+    *, organisation: Organisation, token: str, now: dt.datetime
+) -> Appointment:
+    try:
+        pk, nonce = signing.loads(token, salt=MANAGE_SALT)
+    except (signing.BadSignature, ValueError, TypeError) as error:
+        raise InvalidLink() from error
+    found = (
+        Appointment.objects.select_related("service", "office", "organisation", "municipality")
+        .filter(organisation=organisation, pk=pk, manage_nonce=nonce)
+        .exclude(status=Appointment.Status.HELD)
+        .first()
+    )
+    if found is None or not nonce or found.ends_at + LINK_VALID_AFTER_END < now:
+        raise InvalidLink()
+    return found
+
+
+# --- Waiting list --------------------------------------------------------------------------
+
+
+def join_waiting_list(
+    *,
+    service: Service,
+    channel: Channel,
+    office: Office | None,
+    earliest: dt.date,
+    latest: dt.date,
+    contact: Contact,
+    now: dt.datetime,
+) -> WaitingListEntry:
+    """Wait for a time for `service` between two dates; the first freed time is offered to the
+    first person in line."""
+    today = now.astimezone(ZoneInfo(service.organisation.time_zone)).date()
+    if earliest < today or latest < earliest:
+        raise BookingError(_("Choose a range of dates from today on, the first before the last."))
+    if latest > today + dt.timedelta(days=service.max_days_ahead):
+        raise BookingError(
+            _("Appointments can be booked up to %(days)s days ahead.")
+            % {"days": service.max_days_ahead}
+        )
+    return WaitingListEntry.objects.create(
+        organisation=service.organisation,
+        service=service,
+        channel=channel,
+        office=office if channel == Channel.IN_PERSON else None,
+        earliest=earliest,
+        latest=latest,
+        name=contact.name,
+        email=contact.email,
+        phone=contact.phone,
+        language=contact.language,
+        manage_nonce=secrets.token_urlsafe(9)[:12],
+    )
+
+
+def offer_freed_time(*, freed: Appointment, now: dt.datetime) -> WaitingListEntry | None:
+    """Offer a freed time to the first person waiting for it, holding it for them."""
+    service = freed.service
+    zone = ZoneInfo(service.organisation.time_zone)
+    day = freed.starts_at.astimezone(zone).date()
+    waiting = WaitingListEntry.objects.filter(
+        service=service,
+        channel=freed.channel,
+        status=WaitingListEntry.Status.WAITING,
+        earliest__lte=day,
+        latest__gte=day,
+    )
+    if freed.channel == Channel.IN_PERSON:
+        waiting = waiting.filter(office=freed.office)
+    entry = waiting.order_by("created_at", "pk").first()
+    if entry is None:
+        return None
+    try:
+        with transaction.atomic():
+            held = hold_slot(
+                service=service,
+                channel=Channel(freed.channel),
+                start=freed.starts_at,
+                now=now,
+                office=freed.office,
+                minutes=service.organisation.waiting_list_offer_hours * 60,
+            )
+            held.name, held.email, held.phone = entry.name, entry.email, entry.phone
+            held.language = entry.language
+            held.save(update_fields=["name", "email", "phone", "language"])
+    except BookingError:
+        return None  # the time is gone again (or not bookable any more): nothing to offer
+    entry.status = WaitingListEntry.Status.OFFERED
+    entry.offered = held
+    entry.save(update_fields=["status", "offered"])
+    return entry
+
+
+def waiting_token(entry: WaitingListEntry) -> str:
+    return signing.dumps([entry.pk, entry.manage_nonce], salt=WAITING_SALT)
+
+
+def get_waiting_entry_by_token(*, organisation: Organisation, token: str) -> WaitingListEntry:
+    try:
+        pk, nonce = signing.loads(token, salt=WAITING_SALT)
+    except (signing.BadSignature, ValueError, TypeError) as error:
+        raise InvalidLink() from error
+    found = (
+        WaitingListEntry.objects.select_related("service", "office", "offered")
+        .filter(organisation=organisation, pk=pk, manage_nonce=nonce)
+        .first()
+    )
+    if found is None:
+        raise InvalidLink()
+    return found
+
+
+def accept_waiting_list_offer(*, entry: WaitingListEntry, now: dt.datetime) -> Appointment:
+    if entry.status != WaitingListEntry.Status.OFFERED or entry.offered is None:
+        raise HoldExpired()
+    return confirm_booking(
+        appointment=entry.offered,
+        contact=Contact(
+            name=entry.name, email=entry.email, phone=entry.phone, language=entry.language
+        ),
+        now=now,
+    )
+
+
+def leave_waiting_list(*, entry: WaitingListEntry) -> None:
+    with transaction.atomic():
+        if entry.offered_id is not None:
+            Appointment.objects.filter(pk=entry.offered_id, status=Appointment.Status.HELD).delete()
+        WaitingListEntry.objects.filter(pk=entry.pk).update(
+            status=WaitingListEntry.Status.LEFT, offered=None
+        )

@@ -65,6 +65,11 @@ class AuditEvent(models.Model):
         ROLE_REVOKED = "role.revoked", _("Role revoked")
         SSO_USER_PROVISIONED = "sso.user_provisioned", _("User created by single sign-on")
         AUDIT_LOG_EXPORTED = "audit_log.exported", _("Audit log exported")
+        APPOINTMENT_BOOKED = "appointment.booked", _("Appointment booked for a citizen")
+        APPOINTMENT_MOVED = "appointment.moved", _("Appointment moved")
+        APPOINTMENT_CANCELLED = "appointment.cancelled", _("Appointment cancelled")
+        APPOINTMENT_ATTENDED = "appointment.attended", _("Appointment marked attended")
+        APPOINTMENT_NO_SHOW = "appointment.no_show", _("Appointment marked as not come")
 
     occurred_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
     # The composite indexes below lead with these two columns, so the foreign keys need no

@@ -47,10 +47,19 @@ def slot_query(*, service: Service, now: dt.datetime, days: int | None = None) -
 
 
 def build_resources(
-    *, service: Service, channel: Channel, office: Office | None, query: SlotQuery
+    *,
+    service: Service,
+    channel: Channel,
+    office: Office | None,
+    query: SlotQuery,
+    now: dt.datetime | None = None,
+    ignoring: int | None = None,
 ) -> list[Resource]:
     """One resource per skilled, active staff member, with the patterns that serve `channel`
-    (at `office`, or anywhere when it is None), minus office closures and absences."""
+    (at `office`, or anywhere when it is None), minus office closures and absences.
+
+    Holds that expired before `now` do not count as busy; neither does the appointment
+    `ignoring` (the one being moved)."""
     flag = CHANNEL_FLAG[channel]
     window = Q(valid_until__isnull=True) | Q(valid_until__gte=query.window_start.date())
     patterns = WorkingPattern.objects.filter(window, **{flag: True}).select_related(
@@ -64,13 +73,22 @@ def build_resources(
     )
     # Plain tuples, not model instances: thousands of rows on a busy month.
     booked: dict[int, list[Interval]] = defaultdict(list)
-    for agent_id, occupied_from, occupied_until in Appointment.objects.filter(
+    appointments = Appointment.objects.filter(
         agent__organisation=service.organisation,
         agent__services=service,
         status__in=Appointment.ACTIVE,
         occupied_from__lt=query.window_end + query.duration + query.buffer_after,
         occupied_until__gt=query.window_start - query.buffer_before,
-    ).values_list("agent_id", "occupied_from", "occupied_until"):
+    )
+    if now is not None:
+        appointments = appointments.exclude(
+            status=Appointment.Status.HELD, hold_expires_at__lte=now
+        )
+    if ignoring is not None:
+        appointments = appointments.exclude(pk=ignoring)
+    for agent_id, occupied_from, occupied_until in appointments.values_list(
+        "agent_id", "occupied_from", "occupied_until"
+    ):
         booked[agent_id].append(Interval(occupied_from, occupied_until))
     members = (
         Membership.objects.filter(
@@ -137,6 +155,7 @@ def find_slots(
     now: dt.datetime,
     office: Office | None = None,
     days: int | None = None,
+    ignoring: int | None = None,
 ) -> list[Slot]:
     """Times at which `service` can be booked through `channel`.
 
@@ -150,5 +169,13 @@ def find_slots(
             raise NotOffered(f"{service} is not offered in person at {office}")
     query = slot_query(service=service, now=now, days=days)
     return pooled_slots(
-        build_resources(service=service, channel=channel, office=office, query=query), query
+        build_resources(
+            service=service,
+            channel=channel,
+            office=office,
+            query=query,
+            now=now,
+            ignoring=ignoring,
+        ),
+        query,
     )

@@ -78,6 +78,22 @@ class Organisation(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(24)],
         help_text=_("Leave empty to use the platform's limit."),
     )
+    booking_hold_minutes = models.PositiveSmallIntegerField(
+        _("minutes a chosen time is kept while the citizen fills in the form"),
+        default=10,
+        validators=[MinValueValidator(2), MaxValueValidator(60)],
+    )
+    max_active_appointments = models.PositiveSmallIntegerField(
+        _("most upcoming appointments per person"),
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(20)],
+        help_text=_("Counted by e-mail, mobile phone and identity document."),
+    )
+    waiting_list_offer_hours = models.PositiveSmallIntegerField(
+        _("hours a freed time is kept for the first person on the waiting list"),
+        default=12,
+        validators=[MinValueValidator(1), MaxValueValidator(72)],
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
