@@ -128,3 +128,54 @@ class IdentityProviderFactory(DjangoModelFactory):
     issuer = "http://127.0.0.1:9/o"
     client_id = factory.Sequence(lambda n: f"client-{n}")
     client_secret = "not-a-real-secret"  # noqa: S105
+
+
+class WorkingPatternFactory(DjangoModelFactory):
+    """Office hours 9:00–14:00 for one weekday (Monday unless told), from 2026."""
+
+    class Meta:
+        model = "scheduling.WorkingPattern"
+
+    membership = factory.SubFactory(MembershipFactory)
+    office = factory.LazyAttribute(lambda o: o.membership.organisation.offices.first())
+    weekday = 0
+    starts = dt.time(9)
+    ends = dt.time(14)
+    valid_from = dt.date(2026, 1, 1)
+
+
+def weekly_schedule(membership, office, *, starts=dt.time(9), ends=dt.time(14), weekdays=range(5)):  # type: ignore[no-untyped-def]
+    """Working patterns Monday to Friday (by default) for `membership` at `office`."""
+    return [
+        WorkingPatternFactory(
+            membership=membership, office=office, weekday=day, starts=starts, ends=ends
+        )
+        for day in weekdays
+    ]
+
+
+class AppointmentFactory(DjangoModelFactory):
+    """A booked video appointment; traits `held`, `cancelled`, `attended`, `no_show`."""
+
+    class Meta:
+        model = "appointments.Appointment"
+
+    agent = factory.SubFactory(MembershipFactory)
+    organisation = factory.LazyAttribute(lambda o: o.agent.organisation)
+    service = factory.LazyAttribute(lambda o: ServiceFactory(organisation=o.organisation))
+    channel = "video"
+    starts_at = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+    ends_at = factory.LazyAttribute(lambda o: o.starts_at + dt.timedelta(minutes=30))
+    occupied_from = factory.SelfAttribute("starts_at")
+    occupied_until = factory.SelfAttribute("ends_at")
+    status = "booked"
+    code = factory.Sequence(lambda n: f"T{n:07d}")
+    name = "Núria Vidal"
+    email = "nuria@example.org"
+    manage_nonce = factory.Sequence(lambda n: f"nonce{n}")
+
+    class Params:
+        held = factory.Trait(status="held", name="", email="", manage_nonce="")
+        cancelled = factory.Trait(status="cancelled", cancelled_by="citizen")
+        attended = factory.Trait(status="attended")
+        no_show = factory.Trait(status="no_show")
