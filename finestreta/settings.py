@@ -152,6 +152,21 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# --- Cache: rate limits and throttles. Redis when set (shared by every process), else memory
+# (right for the embedded default's single web process). ---
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "finestreta",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Citizens' booking forms: attempts per address and hour (django-ratelimit).
+BOOKING_RATE_LIMIT = env_str("BOOKING_RATE_LIMIT", "60/h")
+
 # --- Background tasks (Django's tasks API, database backend) ---
 TASKS = {
     "default": {

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from finestreta.accounts import urls as accounts_urls
+from finestreta.appointments import urls as appointments_urls
 from finestreta.lib import views as lib_views
 from finestreta.privacy import urls as privacy_urls
 from finestreta.tenants import urls as tenants_urls
@@ -28,6 +29,7 @@ urlpatterns = [
     path("auth/", include("allauth.urls")),
     path("", include(accounts_urls)),
     path("", include(privacy_urls)),
+    path("", include(appointments_urls)),
     path("", include(tenants_urls)),
 ]
 

@@ -381,29 +381,30 @@ def book_appointment(
         >= organisation.max_active_appointments
     ):
         raise TooManyAppointments()
+    # The hold commits on its own (a short transaction per agent tried: long transactions
+    # waiting on each other's exclusion checks would deadlock under contention); if the
+    # booking then fails, the hold is released at once (or expires, should this process die).
+    held = hold_slot(
+        service=service, channel=channel, start=start, now=now, office=office, client=client
+    )
     try:
-        with transaction.atomic():
-            held = hold_slot(
-                service=service,
-                channel=channel,
-                start=start,
-                now=now,
-                office=office,
-                client=client,
-            )
-            booked = confirm_booking(
-                appointment=held,
-                contact=contact,
-                now=now,
-                booked_by=booked_by,
-                idempotency_key=idempotency_key,
-            )
+        booked = confirm_booking(
+            appointment=held,
+            contact=contact,
+            now=now,
+            booked_by=booked_by,
+            idempotency_key=idempotency_key,
+        )
     except IntegrityError:
+        release_hold(appointment=held)
         # The same idempotency key won a race a moment ago: answer with its appointment.
         if idempotency_key:
             earlier = find_by_idempotency_key(organisation=organisation, key=idempotency_key)
             if earlier is not None:
                 return Booking(earlier, created=False)
+        raise
+    except BaseException:
+        release_hold(appointment=held)
         raise
     return Booking(booked, created=True)
 

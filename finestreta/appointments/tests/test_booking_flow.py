@@ -1,0 +1,373 @@
+"""The citizen's booking flow, page by page, without JavaScript; and managing from the link."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core.cache import cache
+from django.urls import reverse
+from icalendar import Calendar
+
+from finestreta.accounts.models import Membership
+from finestreta.appointments.models import Appointment, WaitingListEntry
+from finestreta.appointments.services import Contact, book_appointment, manage_token
+from finestreta.catalogue.models import Channel
+from finestreta.tenants.models import Municipality
+from tests.factories import ServiceFactory, weekly_schedule
+
+MADRID = ZoneInfo("Europe/Madrid")
+NOW = dt.datetime(2026, 11, 30, 7, 0, tzinfo=dt.UTC)  # Monday 08:00 in Madrid
+TUESDAY_TEN = dt.datetime(2026, 12, 1, 10, 0, tzinfo=MADRID)
+
+
+@pytest.fixture(autouse=True)
+def frozen():  # type: ignore[no-untyped-def]
+    cache.clear()
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def english(client):  # type: ignore[no-untyped-def]
+    """The texts checked below are the English ones."""
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+
+@pytest.fixture
+def service(personas):  # type: ignore[no-untyped-def]
+    service = ServiceFactory(
+        organisation=personas.org_a,
+        slug="padro",
+        offers_video=True,
+        offers_in_person=True,
+        duration_minutes=30,
+        max_days_ahead=21,
+        min_notice_hours=2,
+        offices=[personas.office_a],
+    )
+    agent = Membership.objects.get(user=personas.agent_a)
+    agent.services.add(service)
+    weekly_schedule(agent, personas.office_a, starts=dt.time(9), ends=dt.time(12))
+    for pattern in agent.working_patterns.all():
+        pattern.in_person = True
+        pattern.save()
+    return service
+
+
+def time_url(service, channel="video", office="any") -> str:  # type: ignore[no-untyped-def]
+    url = reverse("appointments:time", args=[service.organisation.slug, service.slug, channel])
+    return f"{url}?office={office}"
+
+
+CONTACT = {
+    "name": "Núria Vidal i Puig",
+    "email": "nuria@example.org",
+    "phone": "612 345 678",
+    "language": "ca",
+    "municipality": "Girona",
+    "id_document": "12345678z",
+    "needs": ["needs_captions"],
+    "notes": "",
+    "on_behalf": "no",
+}
+
+
+def hold(client, service, start=TUESDAY_TEN, channel="video", office="any"):  # type: ignore[no-untyped-def]
+    return client.post(time_url(service, channel, office), {"start": start.isoformat()})
+
+
+def book(client, service, start=TUESDAY_TEN, contact=None):  # type: ignore[no-untyped-def]
+    response = hold(client, service, start)
+    assert response.status_code == 302, response.content
+    details = response["Location"]
+    response = client.post(details, contact or CONTACT)
+    assert response.status_code == 302, response.context["form"].errors
+    review = response["Location"]
+    return client.post(review)
+
+
+def test_the_time_picker_lists_days_with_buttons_and_the_first_available_time(
+    client, service
+) -> None:
+    response = client.get(time_url(service))
+    assert response.status_code == 200
+    html = response.content.decode()
+    # Monday: 08:00 + 2 h notice → first time at 10:00 local.
+    first = dt.datetime(2026, 11, 30, 10, 0, tzinfo=MADRID)
+    assert f'value="{first.astimezone(dt.UTC).isoformat()}"' in html
+    assert "<h3" in html and 'name="start"' in html
+    assert response.context["page"].first.start == first
+    assert len(response.context["page"].days) == 7
+
+
+def test_a_citizen_books_in_five_steps_and_lands_on_the_manage_page_with_a_code(
+    client, service
+) -> None:
+    response = book(client, service)
+    assert response.status_code == 302
+    appointment = Appointment.objects.get()
+    assert appointment.status == Appointment.Status.BOOKED
+    assert appointment.starts_at == TUESDAY_TEN
+    assert appointment.phone == "+34612345678"
+    assert appointment.id_document == "12345678Z"
+    assert appointment.municipality == Municipality.objects.get(name="Girona")
+    assert appointment.needs_captions and not appointment.needs_sign_language
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    assert page.context["just_booked"]
+    assert appointment.code in page.content.decode()
+    # Shown once: a reload is the plain manage page.
+    assert not client.get(response["Location"]).context["just_booked"]
+
+
+def test_a_held_time_is_not_offered_to_anyone_else(client, service) -> None:
+    hold(client, service)
+    other = client.__class__()
+    page = other.get(time_url(service))
+    starts = [s.start for day in page.context["page"].days for s in day.slots]
+    assert TUESDAY_TEN not in starts
+
+
+def test_taking_a_time_just_taken_shows_the_next_free_times(client, service) -> None:
+    book_appointment(service=service, channel=Channel.VIDEO, start=TUESDAY_TEN, now=NOW)
+    response = hold(client, service)
+    assert response.status_code == 409
+    assert "just taken" in response.content.decode() or response.context["alternatives"]
+    assert response.context["alternatives"][0].start > TUESDAY_TEN
+
+
+def test_an_expired_hold_frees_the_time_for_others(client, service) -> None:
+    hold(client, service)
+    with time_machine.travel(NOW + dt.timedelta(minutes=11), tick=False):
+        other = client.__class__()
+        assert hold(other, service).status_code == 302
+    assert Appointment.objects.filter(status=Appointment.Status.HELD).count() == 1
+
+
+def test_choosing_another_time_releases_the_hold_at_once(client, service) -> None:
+    details = hold(client, service)["Location"]
+    pk = int(re.search(r"/hold/(\d+)/", details)[1])
+    response = client.post(reverse("appointments:release", args=["org-a", pk]))
+    assert response.status_code == 302
+    assert not Appointment.objects.exists()
+
+
+def test_another_browser_cannot_open_someone_elses_hold(client, service) -> None:
+    details = hold(client, service)["Location"]
+    assert client.__class__().get(details).status_code == 404
+
+
+def test_the_details_form_explains_each_mistake(client, service) -> None:
+    details = hold(client, service)["Location"]
+    response = client.post(
+        details,
+        {
+            **CONTACT,
+            "email": "",
+            "phone": "123",
+            "id_document": "12345678A",
+            "municipality": "Gerona",
+        },
+    )
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert set(errors) >= {"phone", "id_document", "municipality"}
+    html = response.content.decode()
+    assert 'aria-invalid="true"' in html and "error-summary" in html
+    assert "Girona" in str(errors["municipality"])  # the suggestion
+
+
+def test_booking_on_behalf_needs_the_declaration_and_keeps_both_contacts(
+    client, service
+) -> None:
+    details = hold(client, service)["Location"]
+    behalf = {
+        **CONTACT,
+        "email": "",
+        "phone": "",
+        "on_behalf": "yes",
+        "representative_name": "Jordi Serra",
+        "representative_relation": "social worker",
+        "representative_email": "jordi@example.org",
+    }
+    response = client.post(details, behalf)
+    assert "declaration" in response.context["form"].errors
+    response = client.post(details, {**behalf, "declaration": "on"})
+    assert response.status_code == 302
+    client.post(response["Location"])
+    appointment = Appointment.objects.get()
+    assert appointment.status == Appointment.Status.BOOKED
+    assert appointment.representative_email == "jordi@example.org"
+    assert appointment.on_behalf
+
+
+def test_a_person_cannot_hold_more_upcoming_appointments_than_allowed(client, service) -> None:
+    service.organisation.max_active_appointments = 1
+    service.organisation.save()
+    book(client, service)
+    response = book(client, service, start=TUESDAY_TEN + dt.timedelta(hours=1))
+    assert response.status_code == 200
+    assert "as many upcoming appointments" in response.content.decode()
+    assert Appointment.objects.filter(status=Appointment.Status.BOOKED).count() == 1
+
+
+def test_one_address_cannot_hoard_times(client, service) -> None:
+    for hour in range(3):
+        assert hold(client, service, TUESDAY_TEN + dt.timedelta(minutes=30 * hour)).status_code == 302
+    response = hold(client, service, TUESDAY_TEN + dt.timedelta(hours=2))
+    assert response.status_code == 200
+    assert "several times at once" in response.content.decode()
+
+
+def test_too_many_attempts_from_one_address_get_a_clear_429(client, service, settings) -> None:
+    settings.BOOKING_RATE_LIMIT = "2/h"
+    hold(client, service)
+    hold(client, service, TUESDAY_TEN + dt.timedelta(hours=1))
+    response = hold(client, service, TUESDAY_TEN + dt.timedelta(minutes=30))
+    assert response.status_code == 429
+    assert "appointments/too_many.html" in [t.name for t in response.templates]
+
+
+def test_the_manage_link_offers_a_calendar_file(client, service) -> None:
+    book(client, service)
+    appointment = Appointment.objects.get()
+    token = manage_token(appointment)
+    response = client.get(reverse("appointments:ics", args=["org-a", token]))
+    assert response["Content-Type"].startswith("text/calendar")
+    event = Calendar.from_ical(response.content).walk("VEVENT")[0]
+    assert event.decoded("dtstart") == TUESDAY_TEN
+    assert appointment.code in str(event.get("description"))
+
+
+def test_the_citizen_moves_the_appointment_keeping_the_code_and_link(client, service) -> None:
+    book(client, service)
+    appointment = Appointment.objects.get()
+    token = manage_token(appointment)
+    later = TUESDAY_TEN + dt.timedelta(days=1)
+    response = client.post(
+        reverse("appointments:move", args=["org-a", token]), {"start": later.isoformat()}
+    )
+    assert response.status_code == 302
+    appointment.refresh_from_db()
+    assert appointment.starts_at == later and appointment.times_rescheduled == 1
+    assert client.get(reverse("appointments:manage", args=["org-a", token])).status_code == 200
+
+
+def test_moving_half_an_hour_later_overlapping_the_current_time_works(client, service) -> None:
+    service.buffer_after_minutes = 30  # the appointment at 10:00 keeps the agent until 11:00
+    service.save()
+    book(client, service)
+    appointment = Appointment.objects.get()
+    later = TUESDAY_TEN + dt.timedelta(minutes=30)
+    response = client.post(
+        reverse("appointments:move", args=["org-a", manage_token(appointment)]),
+        {"start": later.isoformat()},
+    )
+    assert response.status_code == 302
+    appointment.refresh_from_db()
+    assert appointment.starts_at == later
+
+
+def test_the_citizen_cancels_and_the_time_is_free_again(client, service) -> None:
+    book(client, service)
+    appointment = Appointment.objects.get()
+    token = manage_token(appointment)
+    url = reverse("appointments:cancel", args=["org-a", token])
+    assert client.get(url).status_code == 200
+    response = client.post(url, {"reason": "I found another way"})
+    assert response.status_code == 302
+    appointment.refresh_from_db()
+    assert appointment.status == Appointment.Status.CANCELLED
+    assert appointment.cancelled_by == "citizen"
+    page = client.get(time_url(service))
+    starts = [s.start for day in page.context["page"].days for s in day.slots]
+    assert TUESDAY_TEN in starts
+
+
+def test_a_tampered_or_foreign_link_is_not_found(client, service, personas) -> None:
+    book(client, service)
+    token = manage_token(Appointment.objects.get())
+    assert client.get(reverse("appointments:manage", args=["org-a", token + "x"])).status_code == 404
+    assert client.get(reverse("appointments:manage", args=["org-b", token])).status_code == 404
+
+
+def test_the_link_expires_a_month_after_the_appointment(client, service) -> None:
+    book(client, service)
+    token = manage_token(Appointment.objects.get())
+    with time_machine.travel(TUESDAY_TEN + dt.timedelta(days=31), tick=False):
+        assert client.get(reverse("appointments:manage", args=["org-a", token])).status_code == 404
+
+
+def test_a_past_appointment_cannot_be_cancelled(client, service) -> None:
+    book(client, service)
+    token = manage_token(Appointment.objects.get())
+    with time_machine.travel(TUESDAY_TEN + dt.timedelta(hours=1), tick=False):
+        response = client.post(reverse("appointments:cancel", args=["org-a", token]))
+    assert response.status_code == 200
+    assert Appointment.objects.get().status == Appointment.Status.BOOKED
+
+
+def test_a_freed_time_is_offered_to_the_first_on_the_waiting_list(client, service) -> None:
+    book(client, service)
+    url = reverse("appointments:waiting-list", args=["org-a", "padro", "video"]) + "?office=any"
+    response = client.post(
+        url,
+        {
+            "name": "Pau Roca",
+            "email": "pau@example.org",
+            "phone": "",
+            "language": "es",
+            "earliest": "2026-12-01",
+            "latest": "2026-12-01",
+        },
+    )
+    assert response.status_code == 302
+    waiting_url = response["Location"]
+    entry = WaitingListEntry.objects.get()
+    first = Appointment.objects.get(status=Appointment.Status.BOOKED)
+    client.post(
+        reverse("appointments:cancel", args=["org-a", manage_token(first)]), {"reason": ""}
+    )
+    entry.refresh_from_db()
+    assert entry.status == WaitingListEntry.Status.OFFERED
+    assert entry.offered.starts_at == TUESDAY_TEN
+    page = client.get(waiting_url)
+    assert "Book this time" in page.content.decode()
+    response = client.post(waiting_url, {"action": "accept"})
+    assert response.status_code == 302
+    entry.refresh_from_db()
+    assert entry.status == WaitingListEntry.Status.BOOKED
+    assert entry.offered.status == Appointment.Status.BOOKED
+    assert entry.offered.email == "pau@example.org"
+
+
+def test_the_waiting_list_refuses_dates_beyond_the_booking_window(client, service) -> None:
+    url = reverse("appointments:waiting-list", args=["org-a", "padro", "video"]) + "?office=any"
+    response = client.post(
+        url,
+        {
+            "name": "Pau Roca",
+            "email": "pau@example.org",
+            "language": "ca",
+            "earliest": "2026-12-01",
+            "latest": "2027-06-01",
+        },
+    )
+    assert response.status_code == 200
+    assert "latest" in response.context["form"].errors
+    assert not WaitingListEntry.objects.exists()
+
+
+def test_in_person_needs_an_office_that_provides_the_service(client, service, personas) -> None:
+    assert client.get(time_url(service, "in_person", "any")).status_code == 404
+    assert client.get(time_url(service, "in_person", personas.office_a.slug)).status_code == 200
+    assert client.get(time_url(service, "phone")).status_code == 404  # not offered by phone
+
+
+def test_the_contact_of_a_booking_is_checked_by_the_service_too(service) -> None:
+    with pytest.raises(ValueError):
+        Contact(name="x", needs=frozenset({"needs_a_pony"}))
