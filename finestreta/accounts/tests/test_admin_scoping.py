@@ -233,6 +233,9 @@ def organisation_post(organisation: Organisation, **changes: Any) -> dict[str, A
         "holiday_country": organisation.holiday_country,
         "holiday_subdivision": organisation.holiday_subdivision,
         "contact_email": organisation.contact_email,
+        "booking_hold_minutes": organisation.booking_hold_minutes,
+        "max_active_appointments": organisation.max_active_appointments,
+        "waiting_list_offer_hours": organisation.waiting_list_offer_hours,
     }
     data.update(changes)
     return data
