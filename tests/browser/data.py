@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from finestreta.accounts.models import User
 from finestreta.catalogue.models import AttentionLevel, Service
+from finestreta.scheduling.models import WorkingPattern
 from finestreta.tenants.models import Municipality, Office, OpeningHours, Organisation
 from tests.factories import (
     ClosedDayFactory,
@@ -227,6 +228,19 @@ def create_browser_data() -> BrowserData:
     # The login page then offers this organisation's sign-on button.
     IdentityProviderFactory(organisation=organisation, slug="gicar", name="GICAR")
     membership.services.set(services.values())
+    # Every day from 8:00 to 20:00, so that there are free times whenever the suite runs.
+    for weekday in range(7):
+        WorkingPattern.objects.create(
+            membership=membership,
+            office=citizen_office,
+            weekday=weekday,
+            starts=dt.time(8),
+            ends=dt.time(20),
+            valid_from=dt.date(2026, 1, 1),
+            video=True,
+            phone=True,
+            in_person=True,
+        )
     return BrowserData(
         organisation=organisation,
         second_organisation=second,

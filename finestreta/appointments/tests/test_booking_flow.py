@@ -181,9 +181,7 @@ def test_the_details_form_explains_each_mistake(client, service) -> None:
     assert "Girona" in str(errors["municipality"])  # the suggestion
 
 
-def test_booking_on_behalf_needs_the_declaration_and_keeps_both_contacts(
-    client, service
-) -> None:
+def test_booking_on_behalf_needs_the_declaration_and_keeps_both_contacts(client, service) -> None:
     details = hold(client, service)["Location"]
     behalf = {
         **CONTACT,
@@ -217,7 +215,9 @@ def test_a_person_cannot_hold_more_upcoming_appointments_than_allowed(client, se
 
 def test_one_address_cannot_hoard_times(client, service) -> None:
     for hour in range(3):
-        assert hold(client, service, TUESDAY_TEN + dt.timedelta(minutes=30 * hour)).status_code == 302
+        assert (
+            hold(client, service, TUESDAY_TEN + dt.timedelta(minutes=30 * hour)).status_code == 302
+        )
     response = hold(client, service, TUESDAY_TEN + dt.timedelta(hours=2))
     assert response.status_code == 200
     assert "several times at once" in response.content.decode()
@@ -291,7 +291,9 @@ def test_the_citizen_cancels_and_the_time_is_free_again(client, service) -> None
 def test_a_tampered_or_foreign_link_is_not_found(client, service, personas) -> None:
     book(client, service)
     token = manage_token(Appointment.objects.get())
-    assert client.get(reverse("appointments:manage", args=["org-a", token + "x"])).status_code == 404
+    assert (
+        client.get(reverse("appointments:manage", args=["org-a", token + "x"])).status_code == 404
+    )
     assert client.get(reverse("appointments:manage", args=["org-b", token])).status_code == 404
 
 
@@ -329,9 +331,7 @@ def test_a_freed_time_is_offered_to_the_first_on_the_waiting_list(client, servic
     waiting_url = response["Location"]
     entry = WaitingListEntry.objects.get()
     first = Appointment.objects.get(status=Appointment.Status.BOOKED)
-    client.post(
-        reverse("appointments:cancel", args=["org-a", manage_token(first)]), {"reason": ""}
-    )
+    client.post(reverse("appointments:cancel", args=["org-a", manage_token(first)]), {"reason": ""})
     entry.refresh_from_db()
     assert entry.status == WaitingListEntry.Status.OFFERED
     assert entry.offered.starts_at == TUESDAY_TEN
