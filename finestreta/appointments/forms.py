@@ -213,6 +213,10 @@ class ContactForm(AccessibleForm):
             representative_relation=data["representative_relation"] if on_behalf else "",
         )
 
+    def need_labels(self) -> list[str]:
+        chosen = self.cleaned_data["needs"]
+        return [str(label) for key, label in NEED_CHOICES if key in chosen]
+
     def to_session(self) -> dict[str, Any]:
         """What the form was given, to show it again if the citizen goes back to change it."""
         data = dict(self.cleaned_data)
@@ -270,9 +274,7 @@ class WaitingListForm(AccessibleForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if not data.get("email") and not data.get("phone") and not self.has_error("phone"):
-            self.add_error(
-                "email", _("Give an e-mail or a mobile phone, so that we can tell you.")
-            )
+            self.add_error("email", _("Give an e-mail or a mobile phone, so that we can tell you."))
         earliest: dt.date | None = data.get("earliest")
         latest: dt.date | None = data.get("latest")
         if earliest and latest and latest < earliest:

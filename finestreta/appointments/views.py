@@ -50,9 +50,7 @@ def _limited(request: HttpRequest, group: str) -> bool:
 
 
 def _too_many(request: HttpRequest, organisation: Organisation) -> HttpResponse:
-    return render(
-        request, "appointments/too_many.html", {"organisation": organisation}, status=429
-    )
+    return render(request, "appointments/too_many.html", {"organisation": organisation}, status=429)
 
 
 def _organisation(slug: str) -> Organisation:
@@ -289,7 +287,7 @@ def review(request: HttpRequest, org: str, hold: int) -> HttpResponse:
             "appointment": held,
             "contact": form.contact(),
             "municipality": saved.get("municipality", ""),
-            "needs": [label for key, label in form.fields["needs"].choices if key in saved["needs"]],
+            "needs": form.need_labels(),
             "problem": problem,
         },
     )
@@ -430,9 +428,7 @@ def move(request: HttpRequest, org: str, token: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def join_waiting_list(
-    request: HttpRequest, org: str, service: str, channel: str
-) -> HttpResponse:
+def join_waiting_list(request: HttpRequest, org: str, service: str, channel: str) -> HttpResponse:
     organisation = _organisation(org)
     found = catalogue.get_public_service(organisation, service)
     how = _channel(found, channel)
@@ -467,8 +463,13 @@ def join_waiting_list(
     return render(
         request,
         "appointments/waiting_list_join.html",
-        {"organisation": organisation, "service": found, "channel": how, "office": office,
-         "form": form},
+        {
+            "organisation": organisation,
+            "service": found,
+            "channel": how,
+            "office": office,
+            "form": form,
+        },
     )
 
 
