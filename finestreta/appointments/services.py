@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import time
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -168,6 +169,7 @@ def hold_slot(
     office: Office | None = None,
     client: str = "",
     minutes: int | None = None,
+    idempotency_key: str | None = None,
 ) -> Appointment:
     """Keep the time `start` for a while (the organisation's hold time by default) on the first
     skilled agent free then, so nobody else takes it while the citizen fills in the form.
@@ -192,7 +194,15 @@ def hold_slot(
         try:
             with transaction.atomic():
                 return _insert_hold(
-                    service, channel, office, int(agent_id), slot, query, expires, client
+                    service,
+                    channel,
+                    office,
+                    int(agent_id),
+                    slot,
+                    query,
+                    expires,
+                    client,
+                    idempotency_key,
                 )
         except IntegrityError:
             continue  # that agent was just taken: try the next one
@@ -209,6 +219,7 @@ def _insert_hold(
     query: SlotQuery,
     expires: dt.datetime,
     client: str = "",
+    idempotency_key: str | None = None,
 ) -> Appointment:
     occupied = query.occupied(slot.start)
     return Appointment.objects.create(
@@ -225,6 +236,7 @@ def _insert_hold(
         hold_expires_at=expires,
         held_by=client,
         code=new_code(),
+        idempotency_key=idempotency_key or None,
     )
 
 
@@ -313,7 +325,8 @@ def confirm_booking(
         current.booked_at = now
         current.booked_by = booked_by
         current.manage_nonce = secrets.token_urlsafe(9)[:12]
-        current.idempotency_key = idempotency_key or None
+        if idempotency_key:
+            current.idempotency_key = idempotency_key
         current.save()
         if booked_by is not None:
             record_event(
@@ -349,6 +362,19 @@ def find_by_idempotency_key(*, organisation: Organisation, key: str) -> Appointm
     return Appointment.objects.filter(organisation=organisation, idempotency_key=key).first()
 
 
+def _await_keyed(organisation: Organisation, key: str) -> Appointment | None:
+    """The appointment another request with the same key is making: wait (a few seconds at
+    most) for it to be booked, so that both requests answer with the same booked appointment.
+    None when that request gave up."""
+    earlier = None
+    for _attempt in range(50):
+        earlier = find_by_idempotency_key(organisation=organisation, key=key)
+        if earlier is None or earlier.status != Appointment.Status.HELD:
+            return earlier
+        time.sleep(0.1)
+    return earlier
+
+
 def book_appointment(
     *,
     service: Service,
@@ -369,7 +395,7 @@ def book_appointment(
     """
     organisation = service.organisation
     if idempotency_key:
-        earlier = find_by_idempotency_key(organisation=organisation, key=idempotency_key)
+        earlier = _await_keyed(organisation, idempotency_key)
         if earlier is not None:
             return Booking(earlier, created=False)
     contact = contact or Contact(name="")
@@ -384,9 +410,23 @@ def book_appointment(
     # The hold commits on its own (a short transaction per agent tried: long transactions
     # waiting on each other's exclusion checks would deadlock under contention); if the
     # booking then fails, the hold is released at once (or expires, should this process die).
-    held = hold_slot(
-        service=service, channel=channel, start=start, now=now, office=office, client=client
-    )
+    # The key goes on the hold itself: a second request with it is refused by the database
+    # at once, and answers with the first request's appointment.
+    try:
+        held = hold_slot(
+            service=service,
+            channel=channel,
+            start=start,
+            now=now,
+            office=office,
+            client=client,
+            idempotency_key=idempotency_key,
+        )
+    except SlotTaken:
+        earlier = _await_keyed(organisation, idempotency_key) if idempotency_key else None
+        if earlier is not None:
+            return Booking(earlier, created=False)
+        raise
     try:
         booked = confirm_booking(
             appointment=held,

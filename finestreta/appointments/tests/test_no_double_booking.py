@@ -129,3 +129,37 @@ def test_fifty_parallel_bookings_of_one_time_have_exactly_one_winner(setup, roun
     assert outcomes.count("booked") == 1, outcomes
     assert outcomes.count("taken") == 49, outcomes
     assert Appointment.objects.filter(starts_at=start).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_retries_with_one_idempotency_key_all_get_the_same_appointment(setup) -> None:  # type: ignore[no-untyped-def]
+    service, _agent = setup
+    barrier = threading.Barrier(10)
+
+    def attempt(i: int) -> int:
+        try:
+            barrier.wait(timeout=30)
+            return book_appointment(
+                service=service, channel=Channel.VIDEO, start=TEN, now=NOW, idempotency_key="same"
+            ).appointment.pk
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        outcomes = list(pool.map(attempt, range(10)))
+    assert len(set(outcomes)) == 1, outcomes
+    assert Appointment.objects.get().status == Appointment.Status.BOOKED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sqlite_guard_survives_every_migration() -> None:
+    """On SQLite a migration that rebuilds the table drops its triggers: they must be there."""
+    if connection.vendor != "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_constraint WHERE conname = 'appointment_no_overlap'")
+            assert cursor.fetchone() is not None
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        names = {row[0] for row in cursor.fetchall()}
+    assert {"appointment_no_overlap_insert", "appointment_no_overlap_update"} <= names
