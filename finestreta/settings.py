@@ -64,6 +64,11 @@ INSTALLED_APPS = [
     "finestreta.scheduling",
     "finestreta.appointments",
     "finestreta.privacy",
+    "finestreta.notifications",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "finestreta.api",
 ]
 
 MIDDLEWARE = [
@@ -166,6 +171,43 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Citizens' booking forms: attempts per address and hour (django-ratelimit).
 BOOKING_RATE_LIMIT = env_str("BOOKING_RATE_LIMIT", "60/h")
+
+# --- REST API for integrators (/api/v1/; see docs/api.md) ---
+# JSON only: the browsable API needs inline scripts, which the Content-Security-Policy forbids.
+# No session authentication: the public endpoints need none, and so no CSRF either.
+# Throttles count requests per client address in the cache above ("N/second|minute|hour|day").
+API_READ_RATE = env_str("API_READ_RATE", "120/minute")
+API_WRITE_RATE = env_str("API_WRITE_RATE", "30/minute")
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "finestreta.api.negotiation.JSONOnly",
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "finestreta.api.throttling.ReadThrottle",
+        "finestreta.api.throttling.WriteThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {"api-read": API_READ_RATE, "api-write": API_WRITE_RATE},
+    "EXCEPTION_HANDLER": "finestreta.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Finestreta API",
+    "DESCRIPTION": (
+        "Cita prèvia for integrators: services, offices, free times, holds, bookings, "
+        "changes and cancellations, with the same rules as the citizens' web pages."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from the drf-spectacular-sidecar package: served by the platform, no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 # --- Background tasks (Django's tasks API, database backend) ---
 TASKS = {
@@ -340,8 +382,16 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# Seconds before a silent relay counts as down (the message is then retried later).
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Finestreta <no-reply@finestreta.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Notifications (outbox → gateways) ---
+# "outbox": kept in the database only, readable on the development outbox page (the demo);
+# "smtp": e-mail through the EMAIL_* settings above.
+NOTIFICATIONS_EMAIL = env_str("NOTIFICATIONS_EMAIL", "outbox")
+NOTIFICATIONS_SMS = env_str("NOTIFICATIONS_SMS", "outbox")
 
 # --- Logging ---
 LOGGING = {

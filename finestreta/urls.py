@@ -7,6 +7,7 @@ from django.views.generic import RedirectView
 from finestreta.accounts import urls as accounts_urls
 from finestreta.appointments import urls as appointments_urls
 from finestreta.lib import views as lib_views
+from finestreta.notifications import urls as notifications_urls
 from finestreta.privacy import urls as privacy_urls
 from finestreta.tenants import urls as tenants_urls
 
@@ -27,6 +28,9 @@ urlpatterns = [
         RedirectView.as_view(pattern_name="accounts:login", query_string=True),
     ),
     path("auth/", include("allauth.urls")),
+    # The integrators' REST API, its schema and docs (before the tenants' /<org>/ pages).
+    path("api/", include("finestreta.api.urls")),
+    path("", include(notifications_urls)),
     path("", include(accounts_urls)),
     path("", include(privacy_urls)),
     path("", include(appointments_urls)),

@@ -187,3 +187,25 @@ class WaitingListEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} — {self.service}"
+
+
+class VerificationCode(models.Model):
+    """A one-time code sent to the citizen before a booking is confirmed, for services that
+    ask for it (anti-abuse: a bot cannot read a person's mail or SMS). Only a hash is kept."""
+
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.CASCADE, related_name="verification_codes"
+    )
+    channel = models.CharField(max_length=5)
+    recipient = models.CharField(max_length=254)
+    code_hash = models.CharField(max_length=64)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"code for {self.appointment_id}"

@@ -18,15 +18,17 @@ from zoneinfo import ZoneInfo
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
-from django.utils.crypto import salted_hmac
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from finestreta.accounts.models import Membership
+from finestreta.appointments import notify
 from finestreta.appointments.models import (
     NEEDS,
     Appointment,
     CancelledBy,
+    VerificationCode,
     WaitingListEntry,
 )
 from finestreta.catalogue.models import Channel, Service
@@ -95,6 +97,16 @@ class TooManyAppointments(BookingError):
 class NotChangeable(BookingError):
     code = "not_changeable"
     message = _("This appointment can no longer be changed.")
+
+
+class VerificationNeeded(BookingError):
+    code = "verification_required"
+    message = _("Write the code we sent you to confirm the appointment.")
+
+
+class WrongCode(BookingError):
+    code = "wrong_code"
+    message = _("This code is not right or has expired. Check it, or ask for a new one.")
 
 
 class InvalidLink(BookingError):
@@ -319,6 +331,12 @@ def confirm_booking(
             >= organisation.max_active_appointments
         ):
             raise TooManyAppointments()
+        if (
+            booked_by is None
+            and current.service.requires_verification
+            and not current.verification_codes.filter(verified_at__isnull=False).exists()
+        ):
+            raise VerificationNeeded()
         _apply_contact(current, contact)
         current.status = Appointment.Status.BOOKED
         current.hold_expires_at = None
@@ -339,6 +357,7 @@ def confirm_booking(
         WaitingListEntry.objects.filter(
             offered=current, status=WaitingListEntry.Status.OFFERED
         ).update(status=WaitingListEntry.Status.BOOKED)
+        notify.notify_appointment(current, kind="booking_confirmed")
     return current
 
 
@@ -486,6 +505,7 @@ def cancel_appointment(
                 target=current,
                 details={"code": current.code, "reason": current.cancellation_reason},
             )
+        notify.notify_appointment(current, kind="booking_cancelled")
         offer_freed_time(freed=current, now=now)
     return current
 
@@ -567,6 +587,9 @@ def reschedule_appointment(
                     "to": current.starts_at.isoformat(),
                 },
             )
+        notify.notify_appointment(
+            current, kind="booking_moved", version=str(current.times_rescheduled)
+        )
         offer_freed_time(freed=before, now=now)
     return current
 
@@ -693,6 +716,7 @@ def offer_freed_time(*, freed: Appointment, now: dt.datetime) -> WaitingListEntr
     entry.status = WaitingListEntry.Status.OFFERED
     entry.offered = held
     entry.save(update_fields=["status", "offered"])
+    notify.notify_waiting_list_offer(entry, held)
     return entry
 
 
@@ -734,3 +758,86 @@ def leave_waiting_list(*, entry: WaitingListEntry) -> None:
         WaitingListEntry.objects.filter(pk=entry.pk).update(
             status=WaitingListEntry.Status.LEFT, offered=None
         )
+
+
+# --- Verification code before confirming ---------------------------------------------------
+
+CODE_VALID = dt.timedelta(minutes=15)
+MAX_CODES_PER_HOLD = 3
+MAX_TRIES_PER_CODE = 5
+
+
+def _code_hash(appointment: Appointment, code: str) -> str:
+    return salted_hmac("finestreta.verification", f"{appointment.pk}:{code}").hexdigest()
+
+
+def where_to_send_code(contact: Contact) -> tuple[str, str]:
+    """E-mail first (free and unlimited), else the mobile; the representative's when the
+    person attended gave neither."""
+    for channel, address in (
+        ("email", contact.email),
+        ("sms", contact.phone),
+        ("email", contact.representative_email),
+        ("sms", contact.representative_phone),
+    ):
+        if address:
+            return channel, address
+    raise BookingError(_("Give an e-mail or a mobile phone, so that we can send you the code."))
+
+
+def send_verification_code(
+    *, appointment: Appointment, contact: Contact, now: dt.datetime
+) -> VerificationCode:
+    """Send a new six-digit code for this held time (three at most)."""
+    with transaction.atomic():
+        current = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        sent = current.verification_codes.count()
+        if sent >= MAX_CODES_PER_HOLD:
+            raise BookingError(
+                _("We have sent you several codes already. Check your e-mail or messages.")
+            )
+        channel, address = where_to_send_code(contact)
+        code = f"{secrets.randbelow(10**6):06d}"
+        current.language = contact.language
+        record = VerificationCode.objects.create(
+            appointment=current,
+            channel=channel,
+            recipient=address,
+            code_hash=_code_hash(current, code),
+            expires_at=now + CODE_VALID,
+        )
+        notify.send_verification_code(
+            current, channel=channel, address=address, code=code, attempt=sent + 1
+        )
+    return record
+
+
+def latest_code(*, appointment: Appointment) -> VerificationCode | None:
+    return appointment.verification_codes.first()
+
+
+def check_verification_code(*, appointment: Appointment, code: str, now: dt.datetime) -> None:
+    """Mark the latest code verified if `code` is it; WrongCode otherwise (five tries)."""
+    with transaction.atomic():
+        record = (
+            VerificationCode.objects.select_for_update()
+            .filter(appointment=appointment)
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+        if record is None or record.verified_at is not None:
+            if record is not None:
+                return
+            raise WrongCode()
+        record.attempts += 1
+        record.save(update_fields=["attempts"])
+        valid = (
+            record.expires_at > now
+            and record.attempts <= MAX_TRIES_PER_CODE
+            and constant_time_compare(record.code_hash, _code_hash(appointment, code.strip()))
+        )
+        if valid:
+            record.verified_at = now
+            record.save(update_fields=["verified_at"])
+    if not valid:
+        raise WrongCode()

@@ -240,19 +240,35 @@ def details(request: HttpRequest, org: str, hold: int) -> HttpResponse:
     held = _held(request, organisation, hold)
     if held.status == Appointment.Status.BOOKED:
         return redirect(_manage_url(request, held))
-    if request.method == "POST":
-        form = ContactForm(request.POST)
-        if form.is_valid():
+    saved = request.session[SESSION_HOLDS].get(str(held.pk))
+    form = ContactForm(
+        request.POST or None,
+        initial=saved or {"language": get_language(), "on_behalf": "no"},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            _send_code_if_needed(held, form, saved)
+        except booking.BookingError as error:
+            form.add_error(None, str(error.message))
+        else:
             _remember_hold(request, held.pk, form.to_session())
             return redirect("appointments:review", org, held.pk)
-    else:
-        saved = request.session[SESSION_HOLDS].get(str(held.pk))
-        form = ContactForm(initial=saved or {"language": get_language(), "on_behalf": "no"})
     return render(
         request,
         "appointments/details.html",
         {"organisation": organisation, "appointment": held, "form": form},
     )
+
+
+def _send_code_if_needed(held: Appointment, form: ContactForm, saved: dict | None) -> None:
+    """For services that ask for it: a code to the address just given (again only if the
+    address changed: going back to fix a typo elsewhere sends nothing)."""
+    if not held.service.requires_verification:
+        return
+    contact = form.contact()
+    sent = booking.latest_code(appointment=held)
+    if sent is None or sent.recipient != booking.where_to_send_code(contact)[1]:
+        booking.send_verification_code(appointment=held, contact=contact, now=timezone.now())
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -270,9 +286,7 @@ def review(request: HttpRequest, org: str, hold: int) -> HttpResponse:
         if _limited(request, "confirm"):
             return _too_many(request, organisation)
         try:
-            booked = booking.confirm_booking(
-                appointment=held, contact=form.contact(), now=timezone.now()
-            )
+            booked = _confirm(request, held, form)
         except booking.BookingError as error:
             problem = str(error.message)
         else:
@@ -289,8 +303,33 @@ def review(request: HttpRequest, org: str, hold: int) -> HttpResponse:
             "municipality": saved.get("municipality", ""),
             "needs": form.need_labels(),
             "problem": problem,
+            "code_sent_to": _code_sent_to(held),
         },
+        status=200 if not problem else 409,
     )
+
+
+def _confirm(request: HttpRequest, held: Appointment, form: ContactForm) -> Appointment:
+    now = timezone.now()
+    if held.service.requires_verification:
+        if request.POST.get("action") == "resend":
+            booking.send_verification_code(appointment=held, contact=form.contact(), now=now)
+            raise booking.BookingError(_("We have sent you a new code."))
+        booking.check_verification_code(
+            appointment=held, code=request.POST.get("code", ""), now=now
+        )
+    return booking.confirm_booking(appointment=held, contact=form.contact(), now=now)
+
+
+def _code_sent_to(held: Appointment) -> str:
+    """Where the code went, partly hidden: n•••@example.org, •••• 678."""
+    sent = booking.latest_code(appointment=held) if held.service.requires_verification else None
+    if sent is None:
+        return ""
+    if sent.channel == "email":
+        name, _at, domain = sent.recipient.partition("@")
+        return f"{name[:1]}•••@{domain}"
+    return f"•••• {sent.recipient[-3:]}"
 
 
 @require_http_methods(["POST"])

@@ -86,6 +86,11 @@ class Service(models.Model):
         verbose_name=_("offices"),
         help_text=_("Offices that provide this service."),
     )
+    requires_verification = models.BooleanField(
+        _("ask for a code sent by e-mail or SMS before confirming a booking"),
+        default=False,
+        help_text=_("Stops automated bookings; the citizen needs access to the e-mail or mobile."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:

@@ -208,7 +208,7 @@ def test_a_person_cannot_hold_more_upcoming_appointments_than_allowed(client, se
     service.organisation.save()
     book(client, service)
     response = book(client, service, start=TUESDAY_TEN + dt.timedelta(hours=1))
-    assert response.status_code == 200
+    assert response.status_code == 409
     assert "as many upcoming appointments" in response.content.decode()
     assert Appointment.objects.filter(status=Appointment.Status.BOOKED).count() == 1
 
@@ -371,3 +371,55 @@ def test_in_person_needs_an_office_that_provides_the_service(client, service, pe
 def test_the_contact_of_a_booking_is_checked_by_the_service_too(service) -> None:
     with pytest.raises(ValueError):
         Contact(name="x", needs=frozenset({"needs_a_pony"}))
+
+
+def test_a_booking_writes_the_confirmation_to_the_outbox_in_the_citizens_language(
+    client, service
+) -> None:
+    from finestreta.notifications.models import Message
+
+    book(client, service, contact={**CONTACT, "language": "es"})
+    appointment = Appointment.objects.get()
+    sent = {(m.channel, m.recipient): m for m in Message.objects.filter(kind="booking_confirmed")}
+    assert set(sent) == {("email", "nuria@example.org"), ("sms", "+34612345678")}
+    email = sent[("email", "nuria@example.org")]
+    assert email.language == "es" and appointment.code in email.body
+    assert email.attachment_name.endswith(".ics")
+    assert "/appointment/" in email.body  # the manage link
+
+
+def test_a_service_that_asks_for_a_code_books_only_with_the_right_one(client, service) -> None:
+    import re as regex
+
+    from finestreta.notifications.models import Message
+
+    service.requires_verification = True
+    service.save()
+    details = hold(client, service)["Location"]
+    review = client.post(details, CONTACT)["Location"]
+    page = client.get(review)
+    assert "n•••@example.org" in page.content.decode()
+    code_message = Message.objects.get(kind="verification_code")
+    assert code_message.channel == "email"
+    code = regex.search(r"\b(\d{6})\b", code_message.body)[1]
+    wrong = "000000" if code != "000000" else "111111"
+    response = client.post(review, {"code": wrong})
+    assert response.status_code == 409
+    assert Appointment.objects.get().status == Appointment.Status.HELD
+    response = client.post(review, {"code": code})
+    assert response.status_code == 302
+    assert Appointment.objects.get().status == Appointment.Status.BOOKED
+
+
+def test_a_code_cannot_be_guessed_in_many_tries(client, service) -> None:
+    from finestreta.notifications.models import Message
+
+    service.requires_verification = True
+    service.save()
+    details = hold(client, service)["Location"]
+    review = client.post(details, CONTACT)["Location"]
+    code = re.search(r"\b(\d{6})\b", Message.objects.get(kind="verification_code").body)[1]
+    for guess in range(5):
+        client.post(review, {"code": f"{(int(code) + guess + 1) % 10**6:06d}"})
+    assert client.post(review, {"code": code}).status_code == 409  # the right one, too late
+    assert Appointment.objects.get().status == Appointment.Status.HELD

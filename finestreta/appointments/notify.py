@@ -1,0 +1,115 @@
+"""The messages an appointment's events send, and to whom: the person attended and, when
+someone booked for them, that representative too. Called inside the services' transactions, so
+a message exists if and only if its change was committed."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from finestreta.appointments.calendar import appointment_ics
+from finestreta.appointments.models import Appointment, WaitingListEntry
+from finestreta.notifications.models import Message
+from finestreta.notifications.services import Attachment, queue_message
+
+
+def absolute(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def manage_url(appointment: Appointment) -> str:
+    from finestreta.appointments.services import manage_token
+
+    return absolute(
+        reverse(
+            "appointments:manage",
+            args=[appointment.organisation.slug, manage_token(appointment)],
+        )
+    )
+
+
+def recipients(appointment: Appointment) -> list[tuple[str, str]]:
+    """(channel, address) pairs, without repeats."""
+    pairs = [
+        (Message.Channel.EMAIL, appointment.email),
+        (Message.Channel.SMS, appointment.phone),
+        (Message.Channel.EMAIL, appointment.representative_email),
+        (Message.Channel.SMS, appointment.representative_phone),
+    ]
+    seen: list[tuple[str, str]] = []
+    for channel, address in pairs:
+        if address and (channel, address.lower()) not in [(c, a.lower()) for c, a in seen]:
+            seen.append((channel, address))
+    return seen
+
+
+def notify_appointment(appointment: Appointment, *, kind: str, version: str = "") -> None:
+    """Queue `kind` (booking_confirmed, booking_moved, booking_cancelled) for every recipient.
+    `version` tells apart two events of the same kind (a second move)."""
+    link = manage_url(appointment)
+    context = {
+        "appointment": appointment,
+        "manage_url": link,
+        "book_url": absolute(reverse("appointments:service", args=[appointment.organisation.slug])),
+    }
+    calendar = None
+    if kind in ("booking_confirmed", "booking_moved", "booking_cancelled"):
+        calendar = Attachment(
+            name=f"appointment-{appointment.code}.ics",
+            content_type="text/calendar",
+            content=appointment_ics(appointment, manage_url=link, now=timezone.now()),
+        )
+    for channel, address in recipients(appointment):
+        queue_message(
+            organisation=appointment.organisation,
+            kind=kind,
+            channel=channel,
+            recipient=address,
+            language=appointment.language,
+            context=context,
+            dedup_key=f"{kind}:{appointment.pk}:{version}:{channel}:{address.lower()}",
+            appointment_id=appointment.pk,
+            attachment=calendar if channel == Message.Channel.EMAIL else None,
+        )
+
+
+def notify_waiting_list_offer(entry: WaitingListEntry, appointment: Appointment) -> None:
+    from finestreta.appointments.services import waiting_token
+
+    context = {
+        "appointment": appointment,
+        "waiting_url": absolute(
+            reverse("appointments:waiting", args=[entry.organisation.slug, waiting_token(entry)])
+        ),
+    }
+    for channel, address in (
+        (Message.Channel.EMAIL, entry.email),
+        (Message.Channel.SMS, entry.phone),
+    ):
+        if address:
+            queue_message(
+                organisation=entry.organisation,
+                kind="waiting_list_offer",
+                channel=channel,
+                recipient=address,
+                language=entry.language,
+                context=context,
+                dedup_key=f"waiting_list_offer:{entry.pk}:{appointment.pk}:{channel}",
+                appointment_id=appointment.pk,
+            )
+
+
+def send_verification_code(
+    appointment: Appointment, *, channel: str, address: str, code: str, attempt: int
+) -> None:
+    queue_message(
+        organisation=appointment.organisation,
+        kind="verification_code",
+        channel=channel,
+        recipient=address,
+        language=appointment.language,
+        context={"code": code},
+        dedup_key=f"verification_code:{appointment.pk}:{attempt}",
+        appointment_id=appointment.pk,
+    )
