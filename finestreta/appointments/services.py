@@ -94,6 +94,11 @@ class TooManyAppointments(BookingError):
     )
 
 
+class TooManyBookingsToday(BookingError):
+    code = "too_many_bookings"
+    message = _("This person has booked many times today. Try again tomorrow, or call us to book.")
+
+
 class NotChangeable(BookingError):
     code = "not_changeable"
     message = _("This appointment can no longer be changed.")
@@ -273,10 +278,7 @@ def get_hold(*, organisation: Organisation, pk: int, now: dt.datetime) -> Appoin
 # --- Booking -------------------------------------------------------------------------------
 
 
-def active_for_contact(
-    *, organisation: Organisation, contact: Contact, now: dt.datetime, excluding: int | None
-) -> QuerySet[Appointment]:
-    """Upcoming booked appointments of the same person: same e-mail, mobile or ID document."""
+def _same_person(contact: Contact) -> Q | None:
     same = Q()
     if contact.email:
         same |= Q(email__iexact=contact.email)
@@ -284,7 +286,15 @@ def active_for_contact(
         same |= Q(phone=contact.phone)
     if contact.id_document:
         same |= Q(id_document=contact.id_document)
-    if not same:
+    return same or None
+
+
+def active_for_contact(
+    *, organisation: Organisation, contact: Contact, now: dt.datetime, excluding: int | None
+) -> QuerySet[Appointment]:
+    """Upcoming booked appointments of the same person: same e-mail, mobile or ID document."""
+    same = _same_person(contact)
+    if same is None:
         return Appointment.objects.none()
     found = Appointment.objects.filter(
         same,
@@ -293,6 +303,31 @@ def active_for_contact(
         ends_at__gt=now,
     )
     return found if excluding is None else found.exclude(pk=excluding)
+
+
+def check_contact_limits(
+    *, organisation: Organisation, contact: Contact, now: dt.datetime, excluding: int | None
+) -> None:
+    """Refuse a person who already has the most upcoming appointments allowed, or who booked
+    (and perhaps cancelled) many times in the last day: booking and cancelling in a loop is
+    how a bot keeps times from everyone else."""
+    limit = organisation.max_active_appointments
+    if (
+        active_for_contact(
+            organisation=organisation, contact=contact, now=now, excluding=excluding
+        ).count()
+        >= limit
+    ):
+        raise TooManyAppointments()
+    same = _same_person(contact)
+    if (
+        same is not None
+        and Appointment.objects.filter(
+            same, organisation=organisation, booked_at__gte=now - dt.timedelta(days=1)
+        ).count()
+        >= 2 * limit
+    ):
+        raise TooManyBookingsToday()
 
 
 def confirm_booking(
@@ -323,14 +358,10 @@ def confirm_booking(
         if current.status == Appointment.Status.BOOKED:
             return current
         organisation = current.organisation
-        if (
-            booked_by is None
-            and active_for_contact(
+        if booked_by is None:
+            check_contact_limits(
                 organisation=organisation, contact=contact, now=now, excluding=current.pk
-            ).count()
-            >= organisation.max_active_appointments
-        ):
-            raise TooManyAppointments()
+            )
         if (
             booked_by is None
             and current.service.requires_verification
@@ -418,14 +449,8 @@ def book_appointment(
         if earlier is not None:
             return Booking(earlier, created=False)
     contact = contact or Contact(name="")
-    if (
-        booked_by is None
-        and active_for_contact(
-            organisation=organisation, contact=contact, now=now, excluding=None
-        ).count()
-        >= organisation.max_active_appointments
-    ):
-        raise TooManyAppointments()
+    if booked_by is None:
+        check_contact_limits(organisation=organisation, contact=contact, now=now, excluding=None)
     # The hold commits on its own (a short transaction per agent tried: long transactions
     # waiting on each other's exclusion checks would deadlock under contention); if the
     # booking then fails, the hold is released at once (or expires, should this process die).

@@ -423,3 +423,16 @@ def test_a_code_cannot_be_guessed_in_many_tries(client, service) -> None:
         client.post(review, {"code": f"{(int(code) + guess + 1) % 10**6:06d}"})
     assert client.post(review, {"code": code}).status_code == 409  # the right one, too late
     assert Appointment.objects.get().status == Appointment.Status.HELD
+
+
+def test_booking_and_cancelling_in_a_loop_is_stopped_for_the_day(client, service) -> None:
+    service.organisation.max_active_appointments = 1
+    service.organisation.save()
+    for attempt in range(2):
+        book(client, service, start=TUESDAY_TEN + dt.timedelta(hours=attempt))
+        booked = Appointment.objects.get(status=Appointment.Status.BOOKED)
+        client.post(reverse("appointments:cancel", args=["org-a", manage_token(booked)]))
+    response = book(client, service, start=TUESDAY_TEN + dt.timedelta(minutes=30))
+    assert response.status_code == 409
+    assert "booked many times today" in response.content.decode()
+    assert not Appointment.objects.filter(status=Appointment.Status.BOOKED).exists()
