@@ -242,7 +242,7 @@ def details(request: HttpRequest, org: str, hold: int) -> HttpResponse:
         return redirect(_manage_url(request, held))
     saved = request.session[SESSION_HOLDS].get(str(held.pk))
     form = ContactForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         initial=saved or {"language": get_language(), "on_behalf": "no"},
     )
     if request.method == "POST" and form.is_valid():
@@ -383,7 +383,7 @@ def calendar_file(request: HttpRequest, org: str, token: str) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def cancel(request: HttpRequest, org: str, token: str) -> HttpResponse:
     appointment = _appointment(org, token)
-    form = CancelForm(request.POST or None)
+    form = CancelForm(request.POST if request.method == "POST" else None)
     problem = ""
     if request.method == "POST" and form.is_valid():
         if _limited(request, "change"):
@@ -474,7 +474,7 @@ def join_waiting_list(request: HttpRequest, org: str, service: str, channel: str
     office = _office(organisation, found, how, request.GET.get("office"))
     today = timezone.localdate()
     form = WaitingListForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         initial={
             "language": get_language(),
             "earliest": today,
