@@ -207,6 +207,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two choice sets share the field name "channel": how a citizen is attended, and how a
+    # verification code travels. Name both enums explicitly.
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelEnum": "finestreta.catalogue.models.Channel",
+        "CodeChannelEnum": [("email", "email"), ("sms", "sms")],
+    },
 }
 
 # --- Background tasks (Django's tasks API, database backend) ---

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from finestreta.accounts import urls as accounts_urls
+from finestreta.appointments import staff_urls as staff_appointments_urls
 from finestreta.appointments import urls as appointments_urls
 from finestreta.lib import views as lib_views
 from finestreta.notifications import urls as notifications_urls
@@ -34,6 +35,7 @@ urlpatterns = [
     path("", include(accounts_urls)),
     path("", include(privacy_urls)),
     path("", include(appointments_urls)),
+    path("", include(staff_appointments_urls)),
     path("", include(tenants_urls)),
 ]
 

@@ -24,14 +24,19 @@ from finestreta.scheduling.availability import Slot
 from finestreta.scheduling.services import NotOffered
 
 # How each refusal of the booking services is answered. too_many_appointments is a conflict
-# with what the person already has (409: cancel one first), too_many_holds is abuse control
-# (429, like the rate limits).
+# with what the person already has (409: cancel one first), too_many_holds and too_many_codes
+# are abuse control (429, like the rate limits). verification_required is a conflict with the
+# hold's state (no verified code yet: ask for one, then send it); wrong_code is bad input (400).
 BOOKING_STATUS = {
     "slot_taken": status.HTTP_409_CONFLICT,
     "hold_expired": status.HTTP_409_CONFLICT,
     "not_changeable": status.HTTP_409_CONFLICT,
     "too_many_appointments": status.HTTP_409_CONFLICT,
+    "verification_required": status.HTTP_409_CONFLICT,
+    "wrong_code": status.HTTP_400_BAD_REQUEST,
     "too_many_holds": status.HTTP_429_TOO_MANY_REQUESTS,
+    "too_many_codes": status.HTTP_429_TOO_MANY_REQUESTS,
+    "too_many_bookings": status.HTTP_429_TOO_MANY_REQUESTS,
     "invalid_link": status.HTTP_404_NOT_FOUND,
 }
 # The API calls a bad manage or hold token what it is.
@@ -159,6 +164,7 @@ class ErrorDetailSerializer(serializers.Serializer):
         help_text=(
             "Stable, for programs: invalid, parse_error, not_found, invalid_token, not_offered, "
             "slot_taken, hold_expired, not_changeable, too_many_appointments, too_many_holds, "
+            "verification_required, verification_not_required, wrong_code, too_many_codes, "
             "throttled, booking_error, method_not_allowed, unsupported_media_type."
         )
     )
@@ -179,12 +185,19 @@ class ErrorSerializer(serializers.Serializer):
 
 
 ERROR_DESCRIPTIONS = {
-    400: ("Invalid input (code invalid, parse_error, not_offered or booking_error)."),
+    400: ("Invalid input (code invalid, parse_error, not_offered, wrong_code or booking_error)."),
     404: ("Unknown organisation, service, office or token."),
     405: ("Method not allowed."),
-    409: ("Conflict: slot_taken, hold_expired, not_changeable or too_many_appointments."),
+    409: (
+        "Conflict: slot_taken, hold_expired, not_changeable, too_many_appointments, "
+        "verification_required or verification_not_required."
+    ),
     415: ("The body must be JSON (Content-Type: application/json)."),
-    429: ("Too many requests (throttled, or too_many_holds); see Retry-After."),
+    429: (
+        "Too many requests: throttled (see Retry-After), too_many_holds, too_many_codes or "
+        "too_many_bookings "
+        "(no Retry-After: finish or release a hold; use a code already sent)."
+    ),
 }
 
 

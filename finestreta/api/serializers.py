@@ -275,6 +275,12 @@ class BookingRequestSerializer(serializers.Serializer):
     office = serializers.SlugField(max_length=60, required=False, allow_null=True)
     start = AwareDateTimeField(required=False)
     contact = ContactSerializer()
+    code = serializers.RegexField(
+        r"^[0-9]{6}$",
+        required=False,
+        help_text="With a hold of a service that has requires_verification: the six-digit "
+        "code sent by POST holds/{token}/verification-code/ to the contact's e-mail or mobile.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         direct = {"service", "channel", "start"}
@@ -296,6 +302,13 @@ class BookingRequestSerializer(serializers.Serializer):
         where = WhereSerializer(context=self.context)
         attrs.update(where.validate(dict(attrs)))
         return attrs
+
+
+class VerificationCodeRequestSerializer(serializers.Serializer):
+    """The contact the booking will be made for: the code goes to its e-mail (or else its
+    mobile; the representative's when the person gave neither)."""
+
+    contact = ContactSerializer()
 
 
 class RescheduleRequestSerializer(serializers.Serializer):
@@ -362,6 +375,10 @@ class ServiceSerializer(serializers.Serializer):
     duration_minutes = serializers.IntegerField()
     min_notice_hours = serializers.IntegerField()
     max_days_ahead = serializers.IntegerField()
+    requires_verification = serializers.BooleanField(
+        help_text="Booking needs a code sent to the person's e-mail or mobile first: hold a "
+        "time, POST holds/{token}/verification-code/, then book with the hold and the code."
+    )
     documents = serializers.ListField(child=serializers.CharField())
     offices = NamedSerializer(many=True, help_text="Offices that provide the service.")
 
@@ -402,6 +419,14 @@ class HoldSerializer(serializers.Serializer):
     office = serializers.CharField(allow_null=True)
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
+
+
+class VerificationCodeSerializer(serializers.Serializer):
+    sent_to = serializers.CharField(
+        help_text="Where the code went, partly hidden: n•••@example.org, •••• 678."
+    )
+    channel = serializers.ChoiceField(choices=["email", "sms"])
+    expires_at = serializers.DateTimeField(help_text="The code works until then (5 tries).")
 
 
 class AppointmentContactSerializer(serializers.Serializer):

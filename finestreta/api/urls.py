@@ -21,6 +21,11 @@ v1 = [
     path("<slug:org>/offices/", views.OfficeListView.as_view(), name="offices"),
     path("<slug:org>/holds/", views.HoldListView.as_view(), name="holds"),
     path("<slug:org>/holds/<str:token>/", views.HoldDetailView.as_view(), name="hold"),
+    path(
+        "<slug:org>/holds/<str:token>/verification-code/",
+        views.VerificationCodeView.as_view(),
+        name="verification-code",
+    ),
     path("<slug:org>/bookings/", views.BookingListView.as_view(), name="bookings"),
     path(
         "<slug:org>/appointments/<str:token>/",

@@ -33,7 +33,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from finestreta.appointments import services as booking
-from finestreta.appointments.models import Appointment, CancelledBy
+from finestreta.appointments.models import Appointment, CancelledBy, VerificationCode
 from finestreta.catalogue.models import Channel, Service
 from finestreta.catalogue.services import list_public_services
 from finestreta.lib.net import client_ip
@@ -42,7 +42,7 @@ from finestreta.tenants.models import Organisation
 from finestreta.tenants.services import list_public_offices, list_public_organisations
 
 from . import serializers as s
-from .errors import error_responses, field_error, invalid_token, not_found
+from .errors import ApiError, error_responses, field_error, invalid_token, not_found
 from .tokens import UnknownHold, hold_token, read_hold_token
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,100}$")
@@ -109,6 +109,12 @@ class OrganisationView(APIView):
             raise not_found(_("There is no such service."))
         return found
 
+    def hold_pk(self, token: str) -> int:
+        try:
+            return read_hold_token(token, organisation=self.organisation)
+        except UnknownHold as error:
+            raise invalid_token() from error
+
     def appointment(self, token: str) -> Appointment:
         return booking.get_appointment_by_token(
             organisation=self.organisation, token=token, now=timezone.now()
@@ -132,6 +138,7 @@ def service_json(service: Service) -> dict[str, Any]:
         "duration_minutes": service.duration_minutes,
         "min_notice_hours": service.min_notice_hours,
         "max_days_ahead": service.max_days_ahead,
+        "requires_verification": service.requires_verification,
         "documents": service.documents,
         "offices": [{"slug": o.slug, "name": o.name} for o in service.offices.all() if o.is_active],
     }
@@ -307,6 +314,14 @@ class HoldListView(OrganisationView):
         return Response(s.HoldSerializer(answer).data, status=status.HTTP_201_CREATED)
 
 
+def sent_to(code: VerificationCode) -> str:
+    """Where a code went, partly hidden, as the review page shows it: n•••@example.org, •••• 678."""
+    if code.channel == "email":
+        name, _at, domain = code.recipient.partition("@")
+        return f"{name[:1]}•••@{domain}"
+    return f"•••• {code.recipient[-3:]}"
+
+
 class HoldDetailView(OrganisationView):
     @extend_schema(
         summary="Release a held time",
@@ -315,10 +330,7 @@ class HoldDetailView(OrganisationView):
         responses={204: None, **error_responses()},
     )
     def delete(self, request: Request, org: str, token: str) -> Response:
-        try:
-            pk = read_hold_token(token, organisation=self.organisation)
-        except UnknownHold as error:
-            raise invalid_token() from error
+        pk = self.hold_pk(token)
         try:
             held = booking.get_hold(organisation=self.organisation, pk=pk, now=timezone.now())
         except booking.HoldExpired:
@@ -327,12 +339,48 @@ class HoldDetailView(OrganisationView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class VerificationCodeView(OrganisationView):
+    @extend_schema(
+        summary="Send a verification code for a held time",
+        description="For services with `requires_verification`: a six-digit code goes to the "
+        "contact's e-mail (or else mobile; the representative's when the person gave neither). "
+        "Book with the same contact and the code; it lasts 15 minutes and 5 tries. Each call "
+        "sends a new code (the latest is the one that counts), three at most per hold "
+        "(too_many_codes). A service without verification answers verification_not_required.",
+        tags=["booking"],
+        parameters=[ORG, HOLD],
+        request=s.VerificationCodeRequestSerializer,
+        responses={202: s.VerificationCodeSerializer, **error_responses(400, 409, 415)},
+    )
+    def post(self, request: Request, org: str, token: str) -> Response:
+        pk = self.hold_pk(token)
+        data = s.VerificationCodeRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        now = timezone.now()
+        held = booking.get_hold(organisation=self.organisation, pk=pk, now=now)
+        if held.status != Appointment.Status.HELD:
+            raise booking.HoldExpired(_("This time is booked already: it needs no code."))
+        if not held.service.requires_verification:
+            raise ApiError(
+                status_code=status.HTTP_409_CONFLICT,
+                code="verification_not_required",
+                message=_("This service needs no code: book the held time directly."),
+            )
+        contact = s.ContactSerializer.to_contact(data.validated_data["contact"])
+        sent = booking.send_verification_code(appointment=held, contact=contact, now=now)
+        answer = {"sent_to": sent_to(sent), "channel": sent.channel, "expires_at": sent.expires_at}
+        return Response(s.VerificationCodeSerializer(answer).data, status=status.HTTP_202_ACCEPTED)
+
+
 class BookingListView(OrganisationView):
     @extend_schema(
         summary="Book an appointment",
         description="Send either `hold` (from POST holds/) or `service`, `channel`, `office` "
         "and `start`, with the contact. 201 with the appointment and its manage token; a retry "
-        "with the same Idempotency-Key answers 200 with the same appointment.",
+        "with the same Idempotency-Key answers 200 with the same appointment. A service with "
+        "`requires_verification` is booked only from a hold, with the `code` sent by POST "
+        "holds/{token}/verification-code/ to the same contact: without it (or in one step) "
+        "409 verification_required, with a wrong one 400 wrong_code.",
         tags=["booking"],
         parameters=[ORG, IDEMPOTENCY],
         request=s.BookingRequestSerializer,
@@ -355,8 +403,17 @@ class BookingListView(OrganisationView):
         contact = s.ContactSerializer.to_contact(where["contact"])
         try:
             if where.get("hold"):
-                appointment, created = self._book_hold(where["hold"], contact, key, now)
+                appointment, created = self._book_hold(
+                    where["hold"], contact, where.get("code", ""), key, now
+                )
             else:
+                if where["service"].requires_verification:
+                    raise booking.VerificationNeeded(
+                        _(
+                            "This service asks for a code sent to the person before booking: "
+                            "hold a time, ask for the code, then book the hold with it."
+                        )
+                    )
                 made = booking.book_appointment(
                     service=where["service"],
                     channel=where["channel"],
@@ -378,18 +435,38 @@ class BookingListView(OrganisationView):
         return appointment_response(appointment, created=created)
 
     def _book_hold(
-        self, token: str, contact: booking.Contact, key: str | None, now: dt.datetime
+        self,
+        token: str,
+        contact: booking.Contact,
+        code: str,
+        key: str | None,
+        now: dt.datetime,
     ) -> tuple[Appointment, bool]:
-        try:
-            pk = read_hold_token(token, organisation=self.organisation)
-        except UnknownHold as error:
-            raise invalid_token() from error
-        held = booking.get_hold(organisation=self.organisation, pk=pk, now=now)
+        held = booking.get_hold(organisation=self.organisation, pk=self.hold_pk(token), now=now)
         was_booked = held.status == Appointment.Status.BOOKED
+        if not was_booked and held.service.requires_verification:
+            verify(held, contact, code, now)
         appointment = booking.confirm_booking(
             appointment=held, contact=contact, now=now, idempotency_key=key
         )
         return appointment, not was_booked
+
+
+def verify(held: Appointment, contact: booking.Contact, code: str, now: dt.datetime) -> None:
+    """The web flow's rule: the latest code sent for this hold, to this contact's address,
+    checked (once verified it stays so, for a retry after another refusal)."""
+    sent = booking.latest_code(appointment=held)
+    if sent is None:
+        raise booking.VerificationNeeded(
+            _("This service asks for a code: ask for it to be sent, then book with it.")
+        )
+    if sent.recipient.casefold() != booking.where_to_send_code(contact)[1].casefold():
+        raise booking.VerificationNeeded(
+            _("The code was sent to another e-mail or mobile. Ask for a code for this contact.")
+        )
+    if sent.verified_at is None and not code:
+        raise booking.VerificationNeeded()
+    booking.check_verification_code(appointment=held, code=code, now=now)
 
 
 # --- Managing an appointment ---------------------------------------------------------------

@@ -114,6 +114,11 @@ class WrongCode(BookingError):
     message = _("This code is not right or has expired. Check it, or ask for a new one.")
 
 
+class TooManyCodes(BookingError):
+    code = "too_many_codes"
+    message = _("We have sent you several codes already. Check your e-mail or messages.")
+
+
 class InvalidLink(BookingError):
     code = "invalid_link"
     message = _("This link is not valid or has expired. Check the latest message we sent you.")
@@ -202,10 +207,11 @@ def hold_slot(
         if holding >= MAX_HOLDS_PER_CLIENT:
             raise TooManyHolds()
     query = slot_query(service=service, now=now)
-    offered = find_slots(service=service, channel=channel, now=now, office=office)
+    offered = find_slots(service=service, channel=channel, now=now, office=office, at=start)
     slot = next((s for s in offered if s.start == start), None)
     if slot is None:
-        raise SlotTaken(next_free(offered, after=start))
+        everything = find_slots(service=service, channel=channel, now=now, office=office)
+        raise SlotTaken(next_free(everything, after=start))
     expires = now + dt.timedelta(minutes=minutes or service.organisation.booking_hold_minutes)
     for agent_id in slot.resource_ids:
         try:
@@ -552,10 +558,18 @@ def reschedule_appointment(
         now=now,
         office=appointment.office,
         ignoring=appointment.pk,
+        at=start,
     )
     slot = next((s for s in offered if s.start == start), None)
     if slot is None:
-        raise SlotTaken(next_free(offered, after=start))
+        everything = find_slots(
+            service=service,
+            channel=channel,
+            now=now,
+            office=appointment.office,
+            ignoring=appointment.pk,
+        )
+        raise SlotTaken(next_free(everything, after=start))
     query = slot_query(service=service, now=now)
     occupied = query.occupied(slot.start)
     with transaction.atomic():
@@ -818,9 +832,7 @@ def send_verification_code(
         current = Appointment.objects.select_for_update().get(pk=appointment.pk)
         sent = current.verification_codes.count()
         if sent >= MAX_CODES_PER_HOLD:
-            raise BookingError(
-                _("We have sent you several codes already. Check your e-mail or messages.")
-            )
+            raise TooManyCodes()
         channel, address = where_to_send_code(contact)
         code = f"{secrets.randbelow(10**6):06d}"
         current.language = contact.language

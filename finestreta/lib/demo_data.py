@@ -1,4 +1,5 @@
-"""The demo data: two organisations, their offices, services and staff (see `load_demo`).
+"""The demo data: two organisations, their offices, services and staff (see `load_demo`), with
+the staff's working weeks, absences and a few appointments (`finestreta.lib.demo_schedules`).
 
 `load_demo_data` is idempotent: every row is keyed on a slug or a username and updated in place,
 so running it again changes nothing and creates no duplicates. The demo accounts (`is_demo`) can
@@ -18,6 +19,7 @@ from django.utils import timezone, translation
 from finestreta.accounts.demo import DEMO_PASSWORD
 from finestreta.accounts.models import Membership, Role, User
 from finestreta.catalogue.models import AttentionLevel, Service
+from finestreta.lib.demo_schedules import load_schedules
 from finestreta.lib.demo_texts import (
     LANGS,
     OFFICE_NAMES,
@@ -41,6 +43,9 @@ class DemoSummary:
     services: int
     users: int
     memberships: int
+    working_patterns: int
+    absences: int
+    appointments: int
 
 
 @dataclass(frozen=True)
@@ -230,7 +235,8 @@ USERS = [
         "agent-tortosa", "Mireia", "Subirats Queralt", "mireia.subirats@gencat.example",
         "generalitat", Role.AGENT, ("oac-terres-de-l-ebre",),
         ("ajuts-subvencions", "idcat-mobil", "grau-discapacitat-informacio", "familia-nombrosa",
-         "instancia-generica", "classes-catala", "reconeixement-dependencia"),
+         "instancia-generica", "classes-catala", "reconeixement-dependencia",
+         "inscripcio-demandant-ocupacio"),
         ("ca", "es", "fr"),
     ),
     UserSpec(
@@ -259,7 +265,8 @@ USERS = [
     UserSpec(
         "agent-girona-2", "Olena", "Kovalenko Serra", "olena.kovalenko@gencat.example",
         "generalitat", Role.AGENT, ("oac-girona",),
-        ("ajuts-subvencions", "idcat-mobil", "instancia-generica", "classes-catala"),
+        ("ajuts-subvencions", "idcat-mobil", "instancia-generica", "classes-catala",
+         "certificat-digital"),
         ("ca", "es", "uk", "ru"),
     ),
     UserSpec(
@@ -461,6 +468,7 @@ def load_demo_data() -> DemoSummary:
         closed = _load_closed_days(organisations, offices)
         services = _load_services(organisations, offices)
         memberships = _load_users(organisations, offices, services)
+        schedules = load_schedules(organisations, offices, timezone.localdate())
     return DemoSummary(
         organisations=len(organisations),
         offices=len(offices),
@@ -469,4 +477,7 @@ def load_demo_data() -> DemoSummary:
         services=len(services),
         users=len(USERS),
         memberships=memberships,
+        working_patterns=schedules.working_patterns,
+        absences=schedules.absences,
+        appointments=schedules.appointments,
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import holidays
@@ -102,6 +102,50 @@ def list_closures(*, office: Office, start: dt.date, end: dt.date) -> list[Closu
     for closed in local:
         found.setdefault(closed.date, Closure(closed.date, closed.reason, False))
     return [found[day] for day in sorted(found)]
+
+
+@lru_cache(maxsize=256)
+def _public_holiday_dates(country: str, subdivision: str, year: int) -> frozenset[dt.date]:
+    # Dates only, whatever the reader's language: the `holidays` library is slow to build a year.
+    return frozenset(_public_holidays(country, subdivision, year, "ca"))
+
+
+@dataclass(frozen=True)
+class ClosedDates:
+    """When an organisation's offices are closed, as dates only (for availability)."""
+
+    everywhere: frozenset[dt.date]
+    by_office: dict[int, frozenset[dt.date]] = field(default_factory=dict)
+
+    def at(self, office_id: int) -> frozenset[dt.date]:
+        """The dates `office_id` is closed: public holidays, the organisation's and its own."""
+        return self.by_office.get(office_id, self.everywhere)
+
+
+def closed_dates(*, organisation: Organisation, start: dt.date, end: dt.date) -> ClosedDates:
+    """The same dates as `list_closures` for every office of `organisation` at once, between
+    start and end inclusive: one query, whatever the number of offices."""
+    everywhere: set[dt.date] = set()
+    for year in range(start.year, end.year + 1):
+        everywhere.update(
+            day
+            for day in _public_holiday_dates(
+                organisation.holiday_country, organisation.holiday_subdivision, year
+            )
+            if start <= day <= end
+        )
+    own: dict[int, set[dt.date]] = {}
+    for office_id, date in (
+        ClosedDay.objects.filter(organisation=organisation, date__range=(start, end))
+        .order_by()
+        .values_list("office_id", "date")
+    ):
+        if office_id is None:
+            everywhere.add(date)
+        else:
+            own.setdefault(office_id, set()).add(date)
+    shared = frozenset(everywhere)
+    return ClosedDates(shared, {pk: shared | dates for pk, dates in own.items()})
 
 
 def is_office_open_on(*, office: Office, day: dt.date) -> bool:

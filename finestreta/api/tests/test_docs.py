@@ -19,6 +19,7 @@ def test_the_schema_is_openapi_3_and_lists_every_endpoint(client: Client) -> Non
         "/api/v1/{org}/offices/",
         "/api/v1/{org}/holds/",
         "/api/v1/{org}/holds/{token}/",
+        "/api/v1/{org}/holds/{token}/verification-code/",
         "/api/v1/{org}/bookings/",
         "/api/v1/{org}/appointments/{token}/",
         "/api/v1/{org}/appointments/{token}/reschedule/",

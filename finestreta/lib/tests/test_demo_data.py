@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from io import StringIO
 
 import pytest
+import time_machine
 from django.conf import settings as django_settings
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
@@ -14,8 +16,11 @@ from pytest_django.fixtures import Settings
 
 from finestreta.accounts.demo import DEMO_LOGINS, DEMO_PASSWORD
 from finestreta.accounts.models import Membership, Role, User
-from finestreta.catalogue.models import AttentionLevel, Service
+from finestreta.appointments.models import Appointment
+from finestreta.catalogue.models import AttentionLevel, Channel, Service
 from finestreta.lib.demo_data import DemoSummary, load_demo_data
+from finestreta.scheduling.models import Absence, WorkingPattern
+from finestreta.scheduling.services import find_slots
 from finestreta.tenants.colours import passes_aa_on_white
 from finestreta.tenants.models import ClosedDay, Office, OpeningHours, Organisation
 
@@ -44,6 +49,9 @@ def row_counts() -> dict[str, int]:
         Service,
         User,
         Membership,
+        WorkingPattern,
+        Absence,
+        Appointment,
     ]
     counts = {model.__name__: model._default_manager.count() for model in models}
     counts["service offices"] = Service.offices.through.objects.count()
@@ -73,6 +81,9 @@ def test_the_summary_counts_what_is_in_the_database(demo: DemoSummary) -> None:
     assert demo.memberships == Membership.objects.count()
     assert demo.opening_hours == OpeningHours.objects.count()
     assert demo.closed_days == ClosedDay.objects.count()
+    assert demo.working_patterns == WorkingPattern.objects.count()
+    assert demo.absences == Absence.objects.count() == 2
+    assert demo.appointments == Appointment.objects.count()
 
 
 @pytest.mark.django_db
@@ -241,3 +252,73 @@ def test_each_demo_login_has_the_role_shown_on_the_login_page(demo: DemoSummary)
     assert membership("ajuntament-admin").role == Role.ORG_ADMIN
     assert membership("agent-ajuntament").organisation.slug == "vilanova"
     assert Membership.objects.filter(organisation__slug="generalitat", role=Role.AGENT).count() >= 7
+
+
+@pytest.mark.django_db
+def test_every_demo_service_has_times_to_book_through_each_channel_it_offers(
+    demo: DemoSummary,
+) -> None:
+    now = timezone.now()
+    for service in Service.objects.select_related("organisation"):
+        for channel in service.channels:
+            if channel == Channel.IN_PERSON:
+                for office in service.offices.exclude(kind=Office.Kind.BACK_OFFICE):
+                    slots = find_slots(service=service, channel=channel, now=now, office=office)
+                    assert slots, (service.slug, channel, office.slug)
+            else:
+                assert find_slots(service=service, channel=channel, now=now), (
+                    service.slug,
+                    channel,
+                )
+
+
+@pytest.mark.django_db
+def test_video_and_telephone_pool_agents_of_several_offices_and_the_back_office(
+    demo: DemoSummary,
+) -> None:
+    service = Service.objects.get(slug="ajuts-subvencions")
+    for channel in (Channel.VIDEO, Channel.PHONE):
+        agents = {
+            agent
+            for slot in find_slots(service=service, channel=channel, now=timezone.now())
+            for agent in slot.resource_ids
+        }
+        offices = set(
+            WorkingPattern.objects.filter(membership__in=agents, **{channel: True}).values_list(
+                "office__slug", flat=True
+            )
+        )
+        assert "backoffice" in offices
+        assert len(offices - {"backoffice"}) >= 2, offices
+
+
+@pytest.mark.django_db
+def test_the_demo_has_booked_attended_and_cancelled_appointments_around_today(
+    demo: DemoSummary,
+) -> None:
+    now = timezone.now()
+    booked = Appointment.objects.filter(status=Appointment.Status.BOOKED)
+    assert booked.count() >= 3
+    assert not booked.filter(starts_at__lt=now).exists()
+    assert not booked.filter(starts_at__gt=now + dt.timedelta(days=14)).exists()
+    attended = Appointment.objects.filter(status=Appointment.Status.ATTENDED)
+    assert attended.exists() and not attended.filter(starts_at__gt=now).exists()
+    assert Appointment.objects.filter(status=Appointment.Status.CANCELLED).exists()
+    for appointment in Appointment.objects.select_related("agent", "service"):
+        assert appointment.email.endswith("@example.org")
+        assert appointment.agent.services.filter(pk=appointment.service_id).exists()
+        assert appointment.channel in appointment.service.channels
+
+
+@pytest.mark.django_db
+def test_loading_the_demo_on_a_later_day_moves_the_appointments_along() -> None:
+    monday = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC)
+    with time_machine.travel(monday, tick=False):
+        first = load_demo_data()
+    codes = dict(Appointment.objects.values_list("code", "starts_at"))
+    with time_machine.travel(monday + dt.timedelta(days=1), tick=False):
+        again = load_demo_data()
+    assert again == first
+    moved = dict(Appointment.objects.values_list("code", "starts_at"))
+    assert moved.keys() == codes.keys()
+    assert all(moved[code] > codes[code] for code in codes)

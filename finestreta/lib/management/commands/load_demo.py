@@ -1,4 +1,5 @@
-"""`manage.py load_demo`: create or refresh the demo organisations, offices, services and staff."""
+"""`manage.py load_demo`: create or refresh the demo organisations, offices, services and staff,
+with their working weeks and a few appointments."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from finestreta.lib.demo_data import load_demo_data
 class Command(BaseCommand):
     help = (
         "Load the demo data (Generalitat de Catalunya and Ajuntament de Vilanova i la Geltrú, "
-        "with offices, services and demo staff). Idempotent; only allowed while DEBUG is on."
+        "with offices, services, demo staff, their schedules and a few appointments). "
+        "Idempotent; only allowed while DEBUG is on."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -32,4 +34,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  services:       {summary.services}")
         self.stdout.write(f"  users:          {summary.users}")
         self.stdout.write(f"  memberships:    {summary.memberships}")
+        self.stdout.write(f"  work patterns:  {summary.working_patterns}")
+        self.stdout.write(f"  absences:       {summary.absences}")
+        self.stdout.write(f"  appointments:   {summary.appointments}")
         self.stdout.write(f"Every demo account's password is {DEMO_PASSWORD!r}.")
