@@ -13,6 +13,7 @@ import datetime as dt
 import secrets
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from django.core import signing
@@ -192,6 +193,7 @@ def hold_slot(
     client: str = "",
     minutes: int | None = None,
     idempotency_key: str | None = None,
+    schedule_release: bool = True,
 ) -> Appointment:
     """Keep the time `start` for a while (the organisation's hold time by default) on the first
     skilled agent free then, so nobody else takes it while the citizen fills in the form.
@@ -199,7 +201,6 @@ def hold_slot(
     `client` is `client_key()` of the requester's address: one address holds a few times at
     most. Raises SlotTaken with the next free times when nobody is free any more.
     """
-    release_expired_holds(now=now)
     if client:
         holding = Appointment.objects.filter(
             status=Appointment.Status.HELD, held_by=client, hold_expires_at__gt=now
@@ -213,24 +214,39 @@ def hold_slot(
         everything = find_slots(service=service, channel=channel, now=now, office=office)
         raise SlotTaken(next_free(everything, after=start))
     expires = now + dt.timedelta(minutes=minutes or service.organisation.booking_hold_minutes)
+    released = False
     for agent_id in slot.resource_ids:
-        try:
-            with transaction.atomic():
-                return _insert_hold(
-                    service,
-                    channel,
-                    office,
-                    int(agent_id),
-                    slot,
-                    query,
-                    expires,
-                    client,
-                    idempotency_key,
-                )
-        except IntegrityError:
-            continue  # that agent was just taken: try the next one
+        for _retry in range(2):
+            try:
+                with transaction.atomic():
+                    held = _insert_hold(
+                        service,
+                        channel,
+                        office,
+                        int(agent_id),
+                        slot,
+                        query,
+                        expires,
+                        client,
+                        idempotency_key,
+                    )
+                if schedule_release:
+                    transaction.on_commit(partial(_release_at, expires))
+                return held
+            except IntegrityError:
+                # Perhaps an expired hold is still in the way (availability already ignores
+                # it, the database does not): clear them once, then try the agent again.
+                if released or not release_expired_holds(now=now):
+                    break
+                released = True
     remaining = find_slots(service=service, channel=channel, now=now, office=office)
     raise SlotTaken(next_free(remaining, after=start))
+
+
+def _release_at(moment: dt.datetime) -> None:
+    from finestreta.appointments.tasks import release_expired_holds as release
+
+    release.using(run_after=moment).enqueue()
 
 
 def _insert_hold(
@@ -455,8 +471,6 @@ def book_appointment(
         if earlier is not None:
             return Booking(earlier, created=False)
     contact = contact or Contact(name="")
-    if booked_by is None:
-        check_contact_limits(organisation=organisation, contact=contact, now=now, excluding=None)
     # The hold commits on its own (a short transaction per agent tried: long transactions
     # waiting on each other's exclusion checks would deadlock under contention); if the
     # booking then fails, the hold is released at once (or expires, should this process die).
@@ -471,6 +485,7 @@ def book_appointment(
             office=office,
             client=client,
             idempotency_key=idempotency_key,
+            schedule_release=False,  # booked at once, or released below
         )
     except SlotTaken:
         earlier = _await_keyed(organisation, idempotency_key) if idempotency_key else None

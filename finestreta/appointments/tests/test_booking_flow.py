@@ -439,3 +439,20 @@ def test_booking_and_cancelling_in_a_loop_is_stopped_for_the_day(client, service
     assert response.status_code == 409
     assert "booked many times today" in response.context["problem"]
     assert not Appointment.objects.filter(status=Appointment.Status.BOOKED).exists()
+
+
+def test_a_hold_schedules_its_own_release_for_when_it_runs_out(
+    client, service, django_capture_on_commit_callbacks
+) -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    from finestreta.appointments.tasks import release_expired_holds
+
+    with django_capture_on_commit_callbacks(execute=True):
+        hold(client, service)
+    scheduled = DBTaskResult.objects.get(task_path__endswith="release_expired_holds")
+    assert scheduled.run_after == NOW + dt.timedelta(minutes=10)
+    assert release_expired_holds.call() == 0  # not yet
+    with time_machine.travel(NOW + dt.timedelta(minutes=10), tick=False):
+        assert release_expired_holds.call() == 1
+    assert not Appointment.objects.exists()
