@@ -99,6 +99,7 @@ class Appointment(models.Model):
         ordering = ["starts_at"]
         indexes = [
             models.Index(fields=["agent", "occupied_from"]),
+            models.Index(fields=["organisation", "starts_at"], name="appointment_agenda"),
             models.Index(fields=["status", "hold_expires_at"]),
             models.Index(fields=["organisation", "email"]),
             models.Index(fields=["organisation", "phone"]),
