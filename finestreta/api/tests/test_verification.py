@@ -170,7 +170,12 @@ def test_a_malformed_code_is_invalid_input(api: APIClient, verified: Bookable) -
 def test_a_service_that_asks_for_a_code_is_not_booked_in_one_step(
     api: APIClient, verified: Bookable
 ) -> None:
-    response = api.post(f"{verified.base}/bookings/", verified.booking(), format="json")
+    response = api.post(
+        f"{verified.base}/bookings/",
+        verified.booking(),
+        format="json",
+        headers={"Accept-Language": "en"},
+    )
     assert response.status_code == 409
     assert error(response) == "verification_required"
     assert "hold" in response.json()["error"]["message"]

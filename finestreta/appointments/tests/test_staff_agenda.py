@@ -36,6 +36,7 @@ def member(personas: Personas, user: str) -> Membership:
 def test_an_agent_sees_their_own_appointments_of_today_by_default(
     client: Client, personas: Personas
 ) -> None:
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "ca"  # the services' names are Catalan
     agent = member(personas, "agent_a")
     service = ServiceFactory(organisation=personas.org_a, name="Padró", name_ca="Padró")
     appointment(

@@ -53,6 +53,7 @@ def details(**extra: Any) -> dict[str, Any]:
 def test_step_one_offers_the_organisations_active_services_only(
     client: Client, personas: Personas, setup: Bookable
 ) -> None:
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "ca"  # the services' names are Catalan
     client.force_login(personas.agent_a)
 
     response = client.get(NEW)
