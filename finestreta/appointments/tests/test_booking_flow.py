@@ -456,3 +456,15 @@ def test_a_hold_schedules_its_own_release_for_when_it_runs_out(
     with time_machine.travel(NOW + dt.timedelta(minutes=10), tick=False):
         assert release_expired_holds.call() == 1
     assert not Appointment.objects.exists()
+
+
+def test_messages_are_plain_text_in_the_citizens_language_with_its_dates(client, service) -> None:
+    from finestreta.notifications.models import Message
+
+    service.name_ca = "Alta a l'idCAT Mòbil"
+    service.save()
+    book(client, service, contact={**CONTACT, "language": "ca"})
+    email = Message.objects.get(kind="booking_confirmed", channel="email")
+    assert "Alta a l'idCAT Mòbil" in email.body  # not &#x27;
+    assert "1 de desembre de 2026" in email.body
+    assert "&#" not in email.subject and "1 de desembre" in email.subject
