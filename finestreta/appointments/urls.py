@@ -1,6 +1,6 @@
 from django.urls import path
 
-from finestreta.appointments import views
+from finestreta.appointments import manage_views, views
 
 app_name = "appointments"
 
@@ -14,12 +14,12 @@ urlpatterns = [
     path("<slug:org>/book/<slug:service>/<slug:channel>/time/", views.choose_time, name="time"),
     path(
         "<slug:org>/book/<slug:service>/<slug:channel>/waiting-list/",
-        views.join_waiting_list,
+        manage_views.join_waiting_list,
         name="waiting-list",
     ),
-    path("<slug:org>/appointment/<str:token>/", views.manage, name="manage"),
-    path("<slug:org>/appointment/<str:token>/calendar.ics", views.calendar_file, name="ics"),
-    path("<slug:org>/appointment/<str:token>/cancel/", views.cancel, name="cancel"),
-    path("<slug:org>/appointment/<str:token>/move/", views.move, name="move"),
-    path("<slug:org>/waiting-list/<str:token>/", views.waiting, name="waiting"),
+    path("<slug:org>/appointment/<str:token>/", manage_views.manage, name="manage"),
+    path("<slug:org>/appointment/<str:token>/calendar.ics", manage_views.calendar_file, name="ics"),
+    path("<slug:org>/appointment/<str:token>/cancel/", manage_views.cancel, name="cancel"),
+    path("<slug:org>/appointment/<str:token>/move/", manage_views.move, name="move"),
+    path("<slug:org>/waiting-list/<str:token>/", manage_views.waiting, name="waiting"),
 ]

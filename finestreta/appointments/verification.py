@@ -1,0 +1,102 @@
+"""A one-time code by e-mail or SMS before confirming, for services that ask for it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from django.db import transaction
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext_lazy as _
+
+from finestreta.appointments import notify
+from finestreta.appointments.common import (
+    BookingError,
+    Contact,
+    TooManyCodes,
+    WrongCode,
+)
+from finestreta.appointments.models import (
+    Appointment,
+    VerificationCode,
+)
+
+# --- Verification code before confirming ---------------------------------------------------
+
+CODE_VALID = dt.timedelta(minutes=15)
+MAX_CODES_PER_HOLD = 3
+MAX_TRIES_PER_CODE = 5
+
+
+def _code_hash(appointment: Appointment, code: str) -> str:
+    return salted_hmac("finestreta.verification", f"{appointment.pk}:{code}").hexdigest()
+
+
+def where_to_send_code(contact: Contact) -> tuple[str, str]:
+    """E-mail first (free and unlimited), else the mobile; the representative's when the
+    person attended gave neither."""
+    for channel, address in (
+        ("email", contact.email),
+        ("sms", contact.phone),
+        ("email", contact.representative_email),
+        ("sms", contact.representative_phone),
+    ):
+        if address:
+            return channel, address
+    raise BookingError(_("Give an e-mail or a mobile phone, so that we can send you the code."))
+
+
+def send_verification_code(
+    *, appointment: Appointment, contact: Contact, now: dt.datetime
+) -> VerificationCode:
+    """Send a new six-digit code for this held time (three at most)."""
+    with transaction.atomic():
+        current = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        sent = current.verification_codes.count()
+        if sent >= MAX_CODES_PER_HOLD:
+            raise TooManyCodes()
+        channel, address = where_to_send_code(contact)
+        code = f"{secrets.randbelow(10**6):06d}"
+        current.language = contact.language
+        record = VerificationCode.objects.create(
+            appointment=current,
+            channel=channel,
+            recipient=address,
+            code_hash=_code_hash(current, code),
+            expires_at=now + CODE_VALID,
+        )
+        notify.send_verification_code(
+            current, channel=channel, address=address, code=code, attempt=sent + 1
+        )
+    return record
+
+
+def latest_code(*, appointment: Appointment) -> VerificationCode | None:
+    return appointment.verification_codes.first()
+
+
+def check_verification_code(*, appointment: Appointment, code: str, now: dt.datetime) -> None:
+    """Mark the latest code verified if `code` is it; WrongCode otherwise (five tries)."""
+    with transaction.atomic():
+        record = (
+            VerificationCode.objects.select_for_update()
+            .filter(appointment=appointment)
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+        if record is None or record.verified_at is not None:
+            if record is not None:
+                return
+            raise WrongCode()
+        record.attempts += 1
+        record.save(update_fields=["attempts"])
+        valid = (
+            record.expires_at > now
+            and record.attempts <= MAX_TRIES_PER_CODE
+            and constant_time_compare(record.code_hash, _code_hash(appointment, code.strip()))
+        )
+        if valid:
+            record.verified_at = now
+            record.save(update_fields=["verified_at"])
+    if not valid:
+        raise WrongCode()

@@ -1,0 +1,143 @@
+"""The waiting list: a freed time is offered to the first person waiting for it, held for them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from zoneinfo import ZoneInfo
+
+from django.core import signing
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from finestreta.appointments import notify
+from finestreta.appointments.booking import confirm_booking, hold_slot
+from finestreta.appointments.common import (
+    WAITING_SALT,
+    BookingError,
+    Contact,
+    HoldExpired,
+    InvalidLink,
+)
+from finestreta.appointments.models import (
+    Appointment,
+    WaitingListEntry,
+)
+from finestreta.catalogue.models import Channel, Service
+from finestreta.tenants.models import Office, Organisation
+
+# --- Waiting list --------------------------------------------------------------------------
+
+
+def join_waiting_list(
+    *,
+    service: Service,
+    channel: Channel,
+    office: Office | None,
+    earliest: dt.date,
+    latest: dt.date,
+    contact: Contact,
+    now: dt.datetime,
+) -> WaitingListEntry:
+    """Wait for a time for `service` between two dates; the first freed time is offered to the
+    first person in line."""
+    today = now.astimezone(ZoneInfo(service.organisation.time_zone)).date()
+    if earliest < today or latest < earliest:
+        raise BookingError(_("Choose a range of dates from today on, the first before the last."))
+    if latest > today + dt.timedelta(days=service.max_days_ahead):
+        raise BookingError(
+            _("Appointments can be booked up to %(days)s days ahead.")
+            % {"days": service.max_days_ahead}
+        )
+    return WaitingListEntry.objects.create(
+        organisation=service.organisation,
+        service=service,
+        channel=channel,
+        office=office if channel == Channel.IN_PERSON else None,
+        earliest=earliest,
+        latest=latest,
+        name=contact.name,
+        email=contact.email,
+        phone=contact.phone,
+        language=contact.language,
+        manage_nonce=secrets.token_urlsafe(9)[:12],
+    )
+
+
+def offer_freed_time(*, freed: Appointment, now: dt.datetime) -> WaitingListEntry | None:
+    """Offer a freed time to the first person waiting for it, holding it for them."""
+    service = freed.service
+    zone = ZoneInfo(service.organisation.time_zone)
+    day = freed.starts_at.astimezone(zone).date()
+    waiting = WaitingListEntry.objects.filter(
+        service=service,
+        channel=freed.channel,
+        status=WaitingListEntry.Status.WAITING,
+        earliest__lte=day,
+        latest__gte=day,
+    )
+    if freed.channel == Channel.IN_PERSON:
+        waiting = waiting.filter(office=freed.office)
+    entry = waiting.order_by("created_at", "pk").first()
+    if entry is None:
+        return None
+    try:
+        with transaction.atomic():
+            held = hold_slot(
+                service=service,
+                channel=Channel(freed.channel),
+                start=freed.starts_at,
+                now=now,
+                office=freed.office,
+                minutes=service.organisation.waiting_list_offer_hours * 60,
+            )
+            held.name, held.email, held.phone = entry.name, entry.email, entry.phone
+            held.language = entry.language
+            held.save(update_fields=["name", "email", "phone", "language"])
+    except BookingError:
+        return None  # the time is gone again (or not bookable any more): nothing to offer
+    entry.status = WaitingListEntry.Status.OFFERED
+    entry.offered = held
+    entry.save(update_fields=["status", "offered"])
+    notify.notify_waiting_list_offer(entry, held)
+    return entry
+
+
+def waiting_token(entry: WaitingListEntry) -> str:
+    return signing.dumps([entry.pk, entry.manage_nonce], salt=WAITING_SALT)
+
+
+def get_waiting_entry_by_token(*, organisation: Organisation, token: str) -> WaitingListEntry:
+    try:
+        pk, nonce = signing.loads(token, salt=WAITING_SALT)
+    except (signing.BadSignature, ValueError, TypeError) as error:
+        raise InvalidLink() from error
+    found = (
+        WaitingListEntry.objects.select_related("service", "office", "offered")
+        .filter(organisation=organisation, pk=pk, manage_nonce=nonce)
+        .first()
+    )
+    if found is None:
+        raise InvalidLink()
+    return found
+
+
+def accept_waiting_list_offer(*, entry: WaitingListEntry, now: dt.datetime) -> Appointment:
+    if entry.status != WaitingListEntry.Status.OFFERED or entry.offered is None:
+        raise HoldExpired()
+    return confirm_booking(
+        appointment=entry.offered,
+        contact=Contact(
+            name=entry.name, email=entry.email, phone=entry.phone, language=entry.language
+        ),
+        now=now,
+    )
+
+
+def leave_waiting_list(*, entry: WaitingListEntry) -> None:
+    with transaction.atomic():
+        if entry.offered_id is not None:
+            Appointment.objects.filter(pk=entry.offered_id, status=Appointment.Status.HELD).delete()
+        WaitingListEntry.objects.filter(pk=entry.pk).update(
+            status=WaitingListEntry.Status.LEFT, offered=None
+        )
