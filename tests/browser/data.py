@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
@@ -18,6 +19,7 @@ from finestreta.catalogue.models import AttentionLevel, Service
 from finestreta.scheduling.models import WorkingPattern
 from finestreta.tenants.models import Municipality, Office, OpeningHours, Organisation
 from tests.factories import (
+    AppointmentFactory,
     ClosedDayFactory,
     IdentityProviderFactory,
     MembershipFactory,
@@ -29,6 +31,7 @@ from tests.factories import (
 from tests.personas import PASSWORD
 
 LANGUAGES = ("ca", "es", "oc", "en")
+MADRID = ZoneInfo("Europe/Madrid")
 STAFF_USERNAME = "agent-girona"
 STAFF_PASSWORD = PASSWORD
 
@@ -41,6 +44,7 @@ class BrowserData:
     back_office: Office
     services: dict[str, Service]  # by attention level
     staff: User
+    appointment_code: str = ""
     password: str = STAFF_PASSWORD
 
 
@@ -241,7 +245,25 @@ def create_browser_data() -> BrowserData:
             phone=True,
             in_person=True,
         )
+    # A booked appointment for the staff pages, three days ahead (not where the booking tests
+    # look for free times: the first ones from now).
+    start = dt.datetime.combine(
+        timezone.localdate() + dt.timedelta(days=3), dt.time(18), tzinfo=MADRID
+    )
+    appointment = AppointmentFactory(
+        agent=membership,
+        service=services[AttentionLevel.ATTENDED],
+        office=citizen_office,
+        channel="in_person",
+        starts_at=start,
+        code="BROWSER1",
+        name="Pau Roca i Serra",
+        email="pau@example.org",
+        needs_captions=True,
+        representative_name="Anna Serra",
+    )
     return BrowserData(
+        appointment_code=appointment.code,
         organisation=organisation,
         second_organisation=second,
         citizen_office=citizen_office,

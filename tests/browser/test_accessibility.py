@@ -70,7 +70,10 @@ def check_page(visit: Visit, language: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Scenario:
-    """How to reach one page: a path, and optionally DEBUG on, a failed login or a login first."""
+    """How to reach one page: a path, and optionally DEBUG on, a failed login or a login first.
+
+    Logged-in pages run with DEBUG on: the staff member of these tests is a demo account, and
+    demo accounts exist only while DEBUG is on (outside it their sessions are refused)."""
 
     name: str
     path: Callable[[BrowserData], str]
@@ -96,10 +99,55 @@ SCENARIOS = [
     ),
     Scenario("staff login with demo logins", lambda d: "/accounts/login/", debug=True),
     Scenario("failed staff login", lambda d: "/accounts/login/", debug=True, failed_login=True),
-    Scenario("staff dashboard", lambda d: f"/{d.organisation.slug}/staff/", logged_in=True),
-    Scenario("staff team", lambda d: f"/{d.organisation.slug}/staff/team/", logged_in=True),
-    Scenario("staff sessions", lambda d: "/accounts/sessions/", logged_in=True),
-    Scenario("audit log", lambda d: f"/{d.organisation.slug}/staff/audit/", logged_in=True),
+    Scenario(
+        "staff dashboard", lambda d: f"/{d.organisation.slug}/staff/", logged_in=True, debug=True
+    ),
+    Scenario(
+        "staff team", lambda d: f"/{d.organisation.slug}/staff/team/", logged_in=True, debug=True
+    ),
+    Scenario("staff sessions", lambda d: "/accounts/sessions/", logged_in=True, debug=True),
+    Scenario(
+        "audit log", lambda d: f"/{d.organisation.slug}/staff/audit/", logged_in=True, debug=True
+    ),
+    Scenario(
+        "agenda (day)",
+        lambda d: f"/{d.organisation.slug}/staff/agenda/",
+        logged_in=True,
+        debug=True,
+    ),
+    Scenario(
+        "agenda (week)",
+        lambda d: f"/{d.organisation.slug}/staff/agenda/?view=week&whose=office-oac-girona",
+        logged_in=True,
+        debug=True,
+    ),
+    Scenario(
+        "appointment (staff)",
+        lambda d: f"/{d.organisation.slug}/staff/appointments/{d.appointment_code}/",
+        logged_in=True,
+        debug=True,
+    ),
+    Scenario(
+        "move an appointment (staff)",
+        lambda d: f"/{d.organisation.slug}/staff/appointments/{d.appointment_code}/move/",
+        logged_in=True,
+        debug=True,
+    ),
+    Scenario(
+        "book by phone, step 1",
+        lambda d: f"/{d.organisation.slug}/staff/appointments/new/",
+        logged_in=True,
+        debug=True,
+    ),
+    Scenario(
+        "book by phone, step 2",
+        lambda d: (
+            f"/{d.organisation.slug}/staff/appointments/new/?service="
+            f"{d.services[AttentionLevel.ATTENDED].pk}&channel=video"
+        ),
+        logged_in=True,
+        debug=True,
+    ),
 ]
 
 
@@ -125,7 +173,7 @@ def test_every_page_is_accessible(
         path = scenario.path(browser_data)
         status = visit.goto(path, check_csp=False)
         assert status == scenario.status, f"{scenario.name}: HTTP {status}"
-        if scenario.debug:
+        if scenario.debug and not scenario.logged_in:
             assert page.locator(".demo table").count() == 1, "the demo logins are not shown"
         if scenario.failed_login:
             page.fill("#id_username", browser_data.staff.username)
@@ -134,7 +182,8 @@ def test_every_page_is_accessible(
                 page.press("#id_password", "Enter")
             assert page.locator("#error-summary").count() == 1, "no error summary"
         if scenario.logged_in:
-            assert page.url.endswith(path), f"the staff member is not logged in: {page.url}"
+            # The whole address: a login page's ?next= also ends with the path asked for.
+            assert page.url == visit.base_url + path, f"not logged in: {page.url}"
         problems += [f"{scenario.name}: {problem}" for problem in check_page(visit, language)]
     assert not problems, "\n\n".join(problems)
 

@@ -56,7 +56,9 @@ def test_a_citizen_books_moves_and_cancels_with_the_keyboard_alone(
     press(page, "confirm")
     visit.assert_csp_respected()
 
-    appointment = Appointment.objects.get(status=Appointment.Status.BOOKED)
+    appointment = Appointment.objects.exclude(code=browser_data.appointment_code).get(
+        status=Appointment.Status.BOOKED
+    )
     assert page.locator(".booking-code").inner_text() == appointment.code
     assert appointment.needs_captions and appointment.email == "nuria@example.org"
     first_time = appointment.starts_at

@@ -109,8 +109,16 @@ TAB_PAGES = {
     ),
     "office": TabPage(lambda d: f"/{d.organisation.slug}/offices/{d.citizen_office.slug}/"),
     "staff-login": TabPage(lambda d: "/accounts/login/", debug=True),
-    "staff-dashboard": TabPage(lambda d: f"/{d.organisation.slug}/staff/", logged_in=True),
-    "staff-team": TabPage(lambda d: f"/{d.organisation.slug}/staff/team/", logged_in=True),
+    # Logged in as a demo account, which exists only while DEBUG is on.
+    "staff-dashboard": TabPage(
+        lambda d: f"/{d.organisation.slug}/staff/", logged_in=True, debug=True
+    ),
+    "staff-team": TabPage(
+        lambda d: f"/{d.organisation.slug}/staff/team/", logged_in=True, debug=True
+    ),
+    "staff-agenda": TabPage(
+        lambda d: f"/{d.organisation.slug}/staff/agenda/", logged_in=True, debug=True
+    ),
 }
 
 
@@ -122,7 +130,9 @@ def test_tab_reaches_every_control_in_order_with_a_visible_focus_indicator(
     settings.DEBUG = target.debug
     visit = open_page(user=browser_data.staff if target.logged_in else None)
     page = visit.page
-    visit.goto(target.path(browser_data))
+    path = target.path(browser_data)
+    visit.goto(path)
+    assert page.url == visit.base_url + path, f"not the page asked for: {page.url}"
     controls = page.evaluate(MARK_FOCUSABLES, FOCUSABLE)
     assert controls, "no focusable element found"
 
