@@ -76,7 +76,12 @@ def _contend(url: str, bookable) -> None:  # type: ignore[no-untyped-def]
     for round_, start in enumerate(starts[2:5]):  # three rounds, three different times
         barrier = threading.Barrier(PARALLEL)
 
-        def attempt(i: int, start: dt.datetime = start, round_: int = round_) -> requests.Response:
+        def attempt(
+            i: int,
+            start: dt.datetime = start,
+            round_: int = round_,
+            barrier: threading.Barrier = barrier,
+        ) -> requests.Response:
             body = {
                 "service": "contended",
                 "channel": "video",
