@@ -42,7 +42,7 @@ from finestreta.catalogue.models import Channel, Service
 from finestreta.privacy.services import Action, record_event
 from finestreta.scheduling.availability import Slot
 from finestreta.scheduling.services import NotOffered, find_slots
-from finestreta.tenants.models import Municipality, Office
+from finestreta.tenants.models import Office
 
 MINE = "mine"
 # How early before its time an appointment may be marked attended (as record_outcome allows).
@@ -243,13 +243,6 @@ def bookable_services(staff: StaffContext) -> QuerySet[Service]:
 
 def booking_offices(staff: StaffContext) -> QuerySet[Office]:
     return Office.objects.filter(organisation=staff.organisation, is_active=True).order_by("name")
-
-
-def find_municipality(name: str) -> Municipality | None:
-    text = " ".join(name.split())
-    if not text:
-        return None
-    return Municipality.objects.filter(name__iexact=text).order_by("pk").first()
 
 
 def free_slots(

@@ -76,7 +76,27 @@ def find_municipality(name: str) -> Municipality:
     )
 
 
-class ContactForm(AccessibleForm):
+class ContactChecks:
+    """The checks every form about a person shares: mobile numbers in E.164 (the person's and
+    a representative's), identity documents with their letter, municipalities by name."""
+
+    cleaned_data: dict[str, Any]
+
+    def clean_phone(self) -> str:
+        return normalise_phone(self.cleaned_data.get("phone") or "")
+
+    def clean_representative_phone(self) -> str:
+        return normalise_phone(self.cleaned_data.get("representative_phone") or "")
+
+    def clean_id_document(self) -> str:
+        return normalise_id_document(self.cleaned_data.get("id_document") or "")
+
+    def clean_municipality(self) -> Municipality | None:
+        name = (self.cleaned_data.get("municipality") or "").strip()
+        return find_municipality(name) if name else None
+
+
+class ContactForm(ContactChecks, AccessibleForm):
     name = forms.CharField(
         label=_("Full name of the person to be attended"),
         max_length=200,
@@ -160,19 +180,6 @@ class ContactForm(AccessibleForm):
         required=False,
     )
 
-    def clean_phone(self) -> str:
-        return normalise_phone(self.cleaned_data["phone"])
-
-    def clean_representative_phone(self) -> str:
-        return normalise_phone(self.cleaned_data["representative_phone"])
-
-    def clean_id_document(self) -> str:
-        return normalise_id_document(self.cleaned_data["id_document"])
-
-    def clean_municipality(self) -> Municipality | None:
-        name = self.cleaned_data["municipality"].strip()
-        return find_municipality(name) if name else None
-
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         on_behalf = data.get("on_behalf") == "yes"
@@ -235,7 +242,7 @@ class CancelForm(AccessibleForm):
     )
 
 
-class WaitingListForm(AccessibleForm):
+class WaitingListForm(ContactChecks, AccessibleForm):
     name = forms.CharField(
         label=_("Full name"),
         max_length=200,
@@ -267,9 +274,6 @@ class WaitingListForm(AccessibleForm):
         input_formats=["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"],
         error_messages={"invalid": _("Write a date like 31/12/2026.")},
     )
-
-    def clean_phone(self) -> str:
-        return normalise_phone(self.cleaned_data["phone"])
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

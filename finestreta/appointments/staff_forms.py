@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from finestreta.accounts.services import StaffContext
 from finestreta.appointments import agenda
-from finestreta.appointments.contact import normalise_id_document, normalise_phone
+from finestreta.appointments.forms import ContactChecks
 from finestreta.appointments.models import NEEDS, Appointment
 from finestreta.appointments.services import Contact
 from finestreta.catalogue.models import Channel, Service
@@ -192,7 +192,7 @@ class BookingChoiceForm(forms.Form):
         return agenda.slot_value(start) if start else ""
 
 
-class StaffContactForm(forms.Form):
+class StaffContactForm(ContactChecks, forms.Form):
     """Booking for a caller, last step (POST): who is attended, and who books for them."""
 
     name = forms.CharField(
@@ -284,27 +284,6 @@ class StaffContactForm(forms.Form):
     def representative_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in self.REPRESENTATIVE]
 
-    def clean_phone(self) -> str:
-        return normalise_phone(self.cleaned_data.get("phone") or "")
-
-    def clean_representative_phone(self) -> str:
-        return normalise_phone(self.cleaned_data.get("representative_phone") or "")
-
-    def clean_id_document(self) -> str:
-        return normalise_id_document(self.cleaned_data.get("id_document") or "")
-
-    def clean_municipality(self) -> int | None:
-        text = self.cleaned_data.get("municipality") or ""
-        if not text.strip():
-            return None
-        found = agenda.find_municipality(text)
-        if found is None:
-            raise ValidationError(
-                _("We do not know this municipality. Check how it is written."),
-                code="unknown_municipality",
-            )
-        return found.pk
-
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         if "email" in cleaned and "phone" in cleaned and not (cleaned["email"] or cleaned["phone"]):
@@ -326,7 +305,7 @@ class StaffContactForm(forms.Form):
             email=data["email"],
             phone=data["phone"],
             language=data["language"],
-            municipality_id=data["municipality"],
+            municipality_id=data["municipality"].pk if data["municipality"] else None,
             id_document=data["id_document"],
             needs=frozenset(data["needs"]),
             notes=data["notes"],
