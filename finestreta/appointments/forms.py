@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import unicodedata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.conf import settings
@@ -16,6 +16,9 @@ from finestreta.appointments.contact import normalise_id_document, normalise_pho
 from finestreta.appointments.models import NEEDS
 from finestreta.appointments.services import Contact
 from finestreta.tenants.models import Municipality
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 NEED_CHOICES = [
     ("needs_sign_language", _("A sign-language interpreter (Catalan Sign Language)")),
@@ -76,6 +79,25 @@ def find_municipality(name: str) -> Municipality:
     )
 
 
+def email_field() -> forms.EmailField:
+    return forms.EmailField(
+        label=_("E-mail (optional if you give a mobile)"),
+        required=False,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        error_messages={"invalid": _("Write an e-mail address like name@example.org.")},
+    )
+
+
+def phone_field(help_text: StrOrPromise = "") -> forms.CharField:
+    return forms.CharField(
+        label=_("Mobile phone (optional if you give an e-mail)"),
+        required=False,
+        max_length=30,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+        help_text=help_text,
+    )
+
+
 class ContactChecks:
     """The checks every form about a person shares: mobile numbers in E.164 (the person's and
     a representative's), identity documents with their letter, municipalities by name."""
@@ -103,19 +125,8 @@ class ContactForm(ContactChecks, AccessibleForm):
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
         error_messages={"required": _("Write the name of the person to be attended.")},
     )
-    email = forms.EmailField(
-        label=_("E-mail (optional if you give a mobile)"),
-        required=False,
-        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
-        error_messages={"invalid": _("Write an e-mail address like name@example.org.")},
-    )
-    phone = forms.CharField(
-        label=_("Mobile phone (optional if you give an e-mail)"),
-        required=False,
-        max_length=30,
-        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
-        help_text=_("We send the reminder and the link to it."),
-    )
+    email = email_field()
+    phone = phone_field(help_text=_("We send the reminder and the link to it."))
     language = forms.ChoiceField(
         label=_("Language in which you want to be attended and to receive messages"),
         choices=settings.LANGUAGES,
@@ -249,18 +260,8 @@ class WaitingListForm(ContactChecks, AccessibleForm):
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
         error_messages={"required": _("Write your name.")},
     )
-    email = forms.EmailField(
-        label=_("E-mail (optional if you give a mobile)"),
-        required=False,
-        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
-        error_messages={"invalid": _("Write an e-mail address like name@example.org.")},
-    )
-    phone = forms.CharField(
-        label=_("Mobile phone (optional if you give an e-mail)"),
-        required=False,
-        max_length=30,
-        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
-    )
+    email = email_field()
+    phone = phone_field()
     language = forms.ChoiceField(label=_("Language of the messages"), choices=settings.LANGUAGES)
     earliest = forms.DateField(
         label=_("From (day/month/year)"),
