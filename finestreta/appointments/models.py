@@ -98,9 +98,18 @@ class Appointment(models.Model):
         verbose_name_plural = _("appointments")
         ordering = ["starts_at"]
         indexes = [
-            models.Index(fields=["agent", "occupied_from"]),
+            # Covers the availability read (an agent's busy times): no visit to the wide table.
+            models.Index(
+                fields=["agent", "occupied_from", "occupied_until", "status", "hold_expires_at"],
+                name="appointment_busy",
+            ),
             models.Index(fields=["organisation", "starts_at"], name="appointment_agenda"),
-            models.Index(fields=["status", "hold_expires_at"]),
+            # Partial: only holds, so that no planner takes it for "status IN (active ones)".
+            models.Index(
+                fields=["hold_expires_at"],
+                condition=models.Q(status="held"),
+                name="appointment_hold_expiry",
+            ),
             models.Index(fields=["organisation", "email"]),
             models.Index(fields=["organisation", "phone"]),
         ]
