@@ -15,6 +15,8 @@ from typing import Protocol
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 
+from finestreta.tenants.models import Organisation
+
 
 class TemporaryFailure(Exception):
     """Worth trying again later (the relay is down, a timeout)."""
@@ -86,7 +88,9 @@ GATEWAYS: dict[str, type[DevelopmentOutbox] | type[SmtpEmail]] = {
 }
 
 
-def gateway_for(channel: str) -> Gateway:
+def gateway_for(channel: str, organisation: Organisation | None = None) -> Gateway:
+    """The gateway that sends `channel` for `organisation` (its own settings first, then the
+    platform's)."""
     name = settings.NOTIFICATIONS_EMAIL if channel == "email" else settings.NOTIFICATIONS_SMS
     try:
         return GATEWAYS[name]()

@@ -125,7 +125,7 @@ def deliver(*, message_id: int, now: dt.datetime) -> str:
     )
     message.attempts += 1
     try:
-        message.provider_id = gateway_for(message.channel).send(outgoing)[:100]
+        message.provider_id = gateway_for(message.channel, organisation).send(outgoing)[:100]
     except TemporaryFailure as error:
         message.last_error = str(error)[:500]
         if message.attempts > len(RETRY_DELAYS):
