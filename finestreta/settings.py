@@ -398,6 +398,24 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # "smtp": e-mail through the EMAIL_* settings above.
 NOTIFICATIONS_EMAIL = env_str("NOTIFICATIONS_EMAIL", "outbox")
 NOTIFICATIONS_SMS = env_str("NOTIFICATIONS_SMS", "outbox")
+# A message claimed by a worker that died mid-send is sent again (with the same idempotency key)
+# after this many seconds; each worker looks for such messages, and for queued messages whose
+# task was lost, every NOTIFICATIONS_SWEEP_SECONDS.
+NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS = env_int("NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS", 600)
+NOTIFICATIONS_SWEEP_SECONDS = env_int("NOTIFICATIONS_SWEEP_SECONDS", 60)
+# Divides the waits between attempts (1, 2, 4 … 128 minutes): 1 in production; the
+# failure tests use 100 so that a relay restart is retried within seconds.
+NOTIFICATIONS_RETRY_SCALE = env_int("NOTIFICATIONS_RETRY_SCALE", 1)
+# An organisation with its own SMS gateway address sends through it (see docs/sms-gateway.md):
+# seconds before a silent gateway counts as down (the message is retried later), and the
+# delivery receipts one address may post per period (django-ratelimit rate).
+NOTIFICATIONS_SMS_TIMEOUT = env_int("NOTIFICATIONS_SMS_TIMEOUT", 10)
+# Off in production: an organisation's SMS gateway must be https on a public address (the
+# platform posts the gateway's key there). On in development and tests (gateways on 127.0.0.1).
+NOTIFICATIONS_ALLOW_PRIVATE_GATEWAYS = env_bool(
+    "NOTIFICATIONS_ALLOW_PRIVATE_GATEWAYS", DEBUG or TESTING
+)
+NOTIFICATIONS_RECEIPT_RATE_LIMIT = env_str("NOTIFICATIONS_RECEIPT_RATE_LIMIT", "600/m")
 
 # --- Logging ---
 LOGGING = {

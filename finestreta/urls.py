@@ -8,6 +8,7 @@ from finestreta.accounts import urls as accounts_urls
 from finestreta.appointments import staff_urls as staff_appointments_urls
 from finestreta.appointments import urls as appointments_urls
 from finestreta.lib import views as lib_views
+from finestreta.notifications import template_urls as message_template_urls
 from finestreta.notifications import urls as notifications_urls
 from finestreta.privacy import urls as privacy_urls
 from finestreta.tenants import urls as tenants_urls
@@ -36,6 +37,7 @@ urlpatterns = [
     path("", include(privacy_urls)),
     path("", include(appointments_urls)),
     path("", include(staff_appointments_urls)),
+    path("", include(message_template_urls)),
     path("", include(tenants_urls)),
 ]
 

@@ -62,6 +62,10 @@ def fill(template: str, personas: Personas) -> str:
         "<slug:org>": personas.org_a.slug,
         "<slug:office>": personas.office_a.slug,
         "<slug:service>": personas.service_a.slug,
+        # A message template: kind, channel and language.
+        "<slug:kind>": "reminder",
+        "<slug:channel>": "sms",
+        "<slug:language>": "ca",
     }
     if "<str:code>" in template:  # a booking code: an appointment of organisation A
         samples["<str:code>"] = _appointment_of_org_a(personas).code
@@ -133,6 +137,7 @@ def tenant_scoped_admins() -> list[type]:
 
 def _objects_of_org_a(personas: Personas) -> dict[str, object]:
     from finestreta.accounts.models import Membership
+    from finestreta.notifications.models import MessageTemplate, MessagingSettings
     from finestreta.privacy.services import record_event
     from finestreta.scheduling.models import Absence, WorkingPattern
     from tests.factories import ClosedDayFactory, IdentityProviderFactory
@@ -146,6 +151,16 @@ def _objects_of_org_a(personas: Personas) -> dict[str, object]:
         "membership": membership_a,
         "identityprovider": IdentityProviderFactory(organisation=personas.org_a),
         "auditevent": record_event(action="logout", organisation=personas.org_a),
+        "messagingsettings": MessagingSettings.objects.create(
+            organisation=personas.org_a, sms_api_key="key-a", sms_receipt_secret="secret-a"
+        ),
+        "messagetemplate": MessageTemplate.objects.create(
+            organisation=personas.org_a,
+            kind="booking_confirmed",
+            channel="sms",
+            language="ca",
+            body="Cita confirmada.",
+        ),
         "workingpattern": WorkingPattern.objects.create(
             membership=membership_a,
             office=personas.office_a,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.core import signing
 from django.db import IntegrityError, transaction
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
 
 from finestreta.accounts.models import Membership
@@ -17,7 +17,9 @@ from finestreta.appointments.common import (
     InvalidLink,
     NotChangeable,
     SlotTaken,
+    link_signature,
     next_free,
+    split_token,
 )
 from finestreta.appointments.models import (
     Appointment,
@@ -190,23 +192,31 @@ def record_outcome(
 
 
 def manage_token(appointment: Appointment) -> str:
-    """The secret part of the link that lets the citizen see, move or cancel the appointment."""
-    return signing.dumps([appointment.pk, appointment.manage_nonce], salt=MANAGE_SALT)
+    """The secret part of the link that lets the citizen see, move or cancel the appointment:
+    its code and a signature over it and its nonce (a new nonce revokes every link sent)."""
+    signature = link_signature(
+        MANAGE_SALT, appointment.pk, appointment.code, appointment.manage_nonce
+    )
+    return f"{appointment.code}-{signature}"
 
 
 def get_appointment_by_token(
     *, organisation: Organisation, token: str, now: dt.datetime
 ) -> Appointment:
-    try:
-        pk, nonce = signing.loads(token, salt=MANAGE_SALT)
-    except (signing.BadSignature, ValueError, TypeError) as error:
-        raise InvalidLink() from error
+    code, signature = split_token(token)
     found = (
         Appointment.objects.select_related("service", "office", "organisation", "municipality")
-        .filter(organisation=organisation, pk=pk, manage_nonce=nonce)
+        .filter(organisation=organisation, code=code)
         .exclude(status=Appointment.Status.HELD)
         .first()
     )
-    if found is None or not nonce or found.ends_at + LINK_VALID_AFTER_END < now:
+    if (
+        found is None
+        or not found.manage_nonce
+        or not constant_time_compare(
+            signature, link_signature(MANAGE_SALT, found.pk, found.code, found.manage_nonce)
+        )
+        or found.ends_at + LINK_VALID_AFTER_END < now
+    ):
         raise InvalidLink()
     return found

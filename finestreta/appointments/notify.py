@@ -4,6 +4,8 @@ a message exists if and only if its change was committed."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
@@ -11,7 +13,7 @@ from django.utils import timezone
 from finestreta.appointments.calendar import appointment_ics
 from finestreta.appointments.models import Appointment, WaitingListEntry
 from finestreta.notifications.models import Message
-from finestreta.notifications.services import Attachment, queue_message
+from finestreta.notifications.services import Attachment, queue_message, reminder_hours
 
 
 def absolute(path: str) -> str:
@@ -44,21 +46,28 @@ def recipients(appointment: Appointment) -> list[tuple[str, str]]:
     return seen
 
 
-def notify_appointment(appointment: Appointment, *, kind: str, version: str = "") -> None:
-    """Queue `kind` (booking_confirmed, booking_moved, booking_cancelled) for every recipient.
-    `version` tells apart two events of the same kind (a second move)."""
-    link = manage_url(appointment)
-    context = {
+def _context(appointment: Appointment) -> dict:
+    return {
         "appointment": appointment,
-        "manage_url": link,
+        "manage_url": manage_url(appointment),
         "book_url": absolute(reverse("appointments:service", args=[appointment.organisation.slug])),
     }
+
+
+def notify_appointment(
+    appointment: Appointment, *, kind: str, version: str = "", now: dt.datetime | None = None
+) -> None:
+    """Queue `kind` (booking_confirmed, booking_moved, booking_cancelled) for every recipient.
+    `version` tells apart two events of the same kind (a second move). A booking or a move also
+    queues the reminders for the appointment's (new) time."""
+    now = now or timezone.now()
+    context = _context(appointment)
     calendar = None
     if kind in ("booking_confirmed", "booking_moved", "booking_cancelled"):
         calendar = Attachment(
             name=f"appointment-{appointment.code}.ics",
             content_type="text/calendar",
-            content=appointment_ics(appointment, manage_url=link, now=timezone.now()),
+            content=appointment_ics(appointment, manage_url=context["manage_url"], now=now),
         )
     for channel, address in recipients(appointment):
         queue_message(
@@ -71,7 +80,42 @@ def notify_appointment(appointment: Appointment, *, kind: str, version: str = ""
             dedup_key=f"{kind}:{appointment.pk}:{version}:{channel}:{address.lower()}",
             appointment_id=appointment.pk,
             attachment=calendar if channel == Message.Channel.EMAIL else None,
+            now=now,
         )
+    if kind in ("booking_confirmed", "booking_moved"):
+        queue_reminders(appointment, now=now)
+
+
+def queue_reminders(appointment: Appointment, *, now: dt.datetime) -> None:
+    """Queue a reminder to every recipient at each of the organisation's offsets before the
+    start (24 and 1 hours unless it says otherwise) that is still to come. Each is tied to this
+    start: after a cancellation or a move it is suppressed when its time comes, and the move
+    queues fresh ones (the start is in the dedup key)."""
+    if appointment.status != Appointment.Status.BOOKED:
+        return
+    context = _context(appointment)
+    start = appointment.starts_at
+    for hours in reminder_hours(appointment.organisation):
+        send_at = start - dt.timedelta(hours=hours)
+        if send_at <= now:
+            continue
+        for channel, address in recipients(appointment):
+            queue_message(
+                organisation=appointment.organisation,
+                kind="reminder",
+                channel=channel,
+                recipient=address,
+                language=appointment.language,
+                context=context,
+                dedup_key=(
+                    f"reminder:{appointment.pk}:{int(start.timestamp())}:{hours}:"
+                    f"{channel}:{address.lower()}"
+                ),
+                appointment_id=appointment.pk,
+                send_after=send_at,
+                appointment_starts_at=start,
+                now=now,
+            )
 
 
 def notify_waiting_list_offer(entry: WaitingListEntry, appointment: Appointment) -> None:
@@ -112,4 +156,5 @@ def send_verification_code(
         context={"code": code},
         dedup_key=f"verification_code:{appointment.pk}:{attempt}",
         appointment_id=appointment.pk,
+        urgent=True,  # the person is waiting for it on the booking page, day or night
     )

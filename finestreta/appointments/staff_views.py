@@ -32,6 +32,7 @@ from finestreta.appointments.staff_forms import (
     WeekForm,
 )
 from finestreta.catalogue.models import Channel
+from finestreta.notifications.status import list_for_appointment
 from finestreta.scheduling.availability import Slot
 
 # Alternatives offered when a time was taken may fall on any later day: show them all.
@@ -88,7 +89,11 @@ def _detail(
     agenda.record_appointment_viewed(staff, appointment)
     facts = agenda.detail_facts(appointment, now=timezone.now())
     context = _base(
-        staff, appointment=appointment, cancel_form=cancel_form or CancelForm(), **facts
+        staff,
+        appointment=appointment,
+        cancel_form=cancel_form or CancelForm(),
+        delivery=list_for_appointment(appointment.pk),
+        **facts,
     )
     return render(request, "appointments/staff/detail.html", context, status=status)
 

@@ -6,8 +6,8 @@ import datetime as dt
 import secrets
 from zoneinfo import ZoneInfo
 
-from django.core import signing
 from django.db import transaction
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
 
 from finestreta.appointments import notify
@@ -18,6 +18,8 @@ from finestreta.appointments.common import (
     Contact,
     HoldExpired,
     InvalidLink,
+    link_signature,
+    split_token,
 )
 from finestreta.appointments.models import (
     Appointment,
@@ -104,20 +106,21 @@ def offer_freed_time(*, freed: Appointment, now: dt.datetime) -> WaitingListEntr
 
 
 def waiting_token(entry: WaitingListEntry) -> str:
-    return signing.dumps([entry.pk, entry.manage_nonce], salt=WAITING_SALT)
+    return f"{entry.pk}-{link_signature(WAITING_SALT, entry.pk, entry.manage_nonce)}"
 
 
 def get_waiting_entry_by_token(*, organisation: Organisation, token: str) -> WaitingListEntry:
-    try:
-        pk, nonce = signing.loads(token, salt=WAITING_SALT)
-    except (signing.BadSignature, ValueError, TypeError) as error:
-        raise InvalidLink() from error
+    pk, signature = split_token(token)
+    if not pk.isdigit():
+        raise InvalidLink()
     found = (
         WaitingListEntry.objects.select_related("service", "office", "offered")
-        .filter(organisation=organisation, pk=pk, manage_nonce=nonce)
+        .filter(organisation=organisation, pk=int(pk))
         .first()
     )
-    if found is None:
+    if found is None or not constant_time_compare(
+        signature, link_signature(WAITING_SALT, found.pk, found.manage_nonce)
+    ):
         raise InvalidLink()
     return found
 

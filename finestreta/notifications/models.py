@@ -4,6 +4,7 @@ transaction as the change that causes it, and delivered by a background task."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -123,6 +124,16 @@ class MessagingSettings(models.Model):
 
     def __str__(self) -> str:
         return str(self.organisation)
+
+    def clean(self) -> None:
+        super().clean()
+        if self.sms_gateway_url:
+            from finestreta.notifications.safety import check_gateway_url
+
+            try:
+                check_gateway_url(self.sms_gateway_url)
+            except ValidationError as error:
+                raise ValidationError({"sms_gateway_url": error.messages}) from error
 
 
 class MessageTemplate(models.Model):

@@ -70,6 +70,11 @@ class AuditEvent(models.Model):
         APPOINTMENT_CANCELLED = "appointment.cancelled", _("Appointment cancelled")
         APPOINTMENT_ATTENDED = "appointment.attended", _("Appointment marked attended")
         APPOINTMENT_NO_SHOW = "appointment.no_show", _("Appointment marked as not come")
+        MESSAGE_TEMPLATE_SAVED = "message_template.saved", _("Message template saved")
+        MESSAGE_TEMPLATE_RESET = (
+            "message_template.reset",
+            _("Message template back to the platform's text"),
+        )
 
     occurred_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
     # The composite indexes below lead with these two columns, so the foreign keys need no

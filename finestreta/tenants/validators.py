@@ -30,6 +30,7 @@ RESERVED_SLUGS = frozenset(
         "login",
         "logout",
         "dev",
+        "hooks",
         "metrics",
         "ws",
         "accessibility",

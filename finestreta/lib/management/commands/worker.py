@@ -1,7 +1,9 @@
-"""Run the background-task worker (django-tasks-db's db_worker) with a heartbeat for /readyz."""
+"""Run the background-task worker (django-tasks-db's db_worker) with a heartbeat for /readyz, and
+a sweeper that recovers the messages of a worker that died mid-send (notifications.recovery)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -13,6 +15,8 @@ from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Command as DBWorkerCommand
 
 from finestreta.lib.models import WorkerHeartbeat
+
+logger = logging.getLogger(__name__)
 
 
 def beat(worker_id: str, started_at: Any) -> None:
@@ -27,8 +31,18 @@ def beat(worker_id: str, started_at: Any) -> None:
     )
 
 
+def sweep() -> None:
+    """Re-queue what dead workers left behind (safe from several workers at once)."""
+    from finestreta.notifications.recovery import sweep as recover_messages
+
+    recover_messages(now=timezone.now())
+
+
 class Command(DBWorkerCommand):
-    help = "Run the task worker, reporting a heartbeat that /readyz reads."
+    help = (
+        "Run the task worker, reporting a heartbeat that /readyz reads and re-queueing messages "
+        "left behind by dead workers."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         worker_id = options["worker_id"]
@@ -45,8 +59,21 @@ class Command(DBWorkerCommand):
                     continue
             connection.close()
 
+        def sweeper() -> None:
+            # Once at start (a restarted worker recovers at once), then every few seconds.
+            while True:
+                try:
+                    close_old_connections()
+                    sweep()
+                except Exception:  # a failed sweep is retried next time
+                    logger.exception("the sweep for lost messages failed")
+                if stop.wait(settings.NOTIFICATIONS_SWEEP_SECONDS):
+                    break
+            connection.close()
+
         thread = threading.Thread(target=loop, name="heartbeat", daemon=True)
         thread.start()
+        threading.Thread(target=sweeper, name="sweeper", daemon=True).start()
         try:
             super().handle(*args, **options)
         finally:
