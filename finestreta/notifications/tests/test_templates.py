@@ -54,7 +54,7 @@ def test_the_organisation_s_own_template_is_used_for_its_kind_channel_and_langua
             organisation=organisation,
             context=context,
         )
-        assert "cita el 1/12" not in text
+        assert "cita el 1/12 a les 10:30." not in text
 
 
 def test_an_email_template_has_a_subject_a_name_and_an_html_version(personas, context) -> None:
