@@ -32,6 +32,8 @@ def test_serve_starts_the_web_server_and_a_worker_and_stops_both_on_ctrl_c() -> 
     assert serve.returncode == 0, output
     assert f"http://127.0.0.1:{port}/" in output
     assert "agent-girona" in output  # the demo logins are printed
+    assert f"http://127.0.0.1:{port}/generalitat/book/" in output
+    assert f"http://127.0.0.1:{port}/dev/outbox/" in output
     assert "Stopped." in output
     assert get(f"http://127.0.0.1:{port}/healthz")[0] == 0  # nothing listens any more
     # The worker removed its heartbeat: it stopped cleanly too.

@@ -36,10 +36,13 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"\nFinestreta is running at {base}/"))
         self.stdout.write(f"  Public home:      {base}/")
         self.stdout.write(f"  Demo organisation: {base}/generalitat/")
+        self.stdout.write(f"  Book (no account): {base}/generalitat/book/")
+        self.stdout.write(f"  Integrators' API: {base}/api/docs/")
         self.stdout.write(f"  Staff login:      {base}/accounts/login/")
         self.stdout.write(f"  Administration:   {base}/admin/")
         self.stdout.write(f"  Health:           {base}/healthz  ·  {base}/readyz")
         if settings.DEBUG:
+            self.stdout.write(f'  Messages "sent":  {base}/dev/outbox/')
             self.stdout.write(f"\nDemo logins (password: {DEMO_PASSWORD}):")
             for demo in DEMO_LOGINS:
                 self.stdout.write(f"  {demo.username:<18} {demo.role} — {demo.organisation}")
