@@ -468,3 +468,18 @@ def test_messages_are_plain_text_in_the_citizens_language_with_its_dates(client,
     assert "Alta a l'idCAT Mòbil" in email.body  # not &#x27;
     assert "1 de desembre de 2026" in email.body
     assert "&#" not in email.subject and "1 de desembre" in email.subject
+
+
+def test_booking_pages_stay_light_for_a_slow_phone_connection(client, service) -> None:
+    """ARCHITECTURE: a booking page under 100 KB transferred (HTML; the one stylesheet is
+    shared and cached). A month of free times is the heaviest."""
+    service.max_days_ahead = 30
+    service.save()
+    for url in (
+        reverse("appointments:service", args=["org-a"]),
+        time_url(service),
+        hold(client, service)["Location"],
+    ):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert len(response.content) < 100_000, (url, len(response.content))
