@@ -26,6 +26,7 @@ from finestreta.appointments.models import (
     WaitingListEntry,
 )
 from finestreta.catalogue.models import Channel, Service
+from finestreta.notifications.services import sending_time
 from finestreta.tenants.models import Office, Organisation
 
 # --- Waiting list --------------------------------------------------------------------------
@@ -83,6 +84,16 @@ def offer_freed_time(*, freed: Appointment, now: dt.datetime) -> WaitingListEntr
     entry = waiting.order_by("created_at", "pk").first()
     if entry is None:
         return None
+    minutes = service.organisation.waiting_list_offer_hours * 60
+    if entry.phone and not entry.email:
+        # Told by SMS only, which waits out the night: the offer lasts as long from the morning.
+        morning = sending_time(
+            organisation=service.organisation, channel="sms", urgent=False, send_after=None, now=now
+        )
+        if morning is not None and morning > now:
+            minutes += int((morning - now).total_seconds() // 60)
+    # Never past the appointment itself.
+    minutes = max(1, min(minutes, int((freed.starts_at - now).total_seconds() // 60)))
     try:
         with transaction.atomic():
             held = hold_slot(
@@ -91,7 +102,7 @@ def offer_freed_time(*, freed: Appointment, now: dt.datetime) -> WaitingListEntr
                 start=freed.starts_at,
                 now=now,
                 office=freed.office,
-                minutes=service.organisation.waiting_list_offer_hours * 60,
+                minutes=minutes,
             )
             held.name, held.email, held.phone = entry.name, entry.email, entry.phone
             held.language = entry.language

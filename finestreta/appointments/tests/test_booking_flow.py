@@ -483,3 +483,32 @@ def test_booking_pages_stay_light_for_a_slow_phone_connection(client, service) -
         response = client.get(url)
         assert response.status_code == 200
         assert len(response.content) < 100_000, (url, len(response.content))
+
+
+def test_an_offer_told_only_by_sms_at_night_lasts_as_long_from_the_morning(service) -> None:
+    from finestreta.appointments.models import CancelledBy
+    from finestreta.appointments.services import cancel_appointment, join_waiting_list
+
+    join_waiting_list(
+        service=service,
+        channel=Channel.VIDEO,
+        office=None,
+        earliest=dt.date(2026, 12, 2),
+        latest=dt.date(2026, 12, 2),
+        contact=Contact(name="Pau Roca", phone="+34612345678"),
+        now=NOW,
+    )
+    booked = book_appointment(
+        service=service,
+        channel=Channel.VIDEO,
+        start=TUESDAY_TEN + dt.timedelta(days=1),
+        now=NOW,
+        contact=Contact(name="Núria", email="nuria@example.org"),
+    ).appointment
+    night = dt.datetime(2026, 11, 30, 22, 0, tzinfo=dt.UTC)  # 23:00 in Madrid
+    cancel_appointment(appointment=booked, now=night, by=CancelledBy.CITIZEN)
+    offer = WaitingListEntry.objects.get().offered
+    morning = dt.datetime(2026, 12, 1, 9, 0, tzinfo=MADRID)  # quiet hours end
+    # 12 hours counted from the morning, not from the night; never past the appointment.
+    assert offer.hold_expires_at == morning + dt.timedelta(hours=12)
+    assert offer.hold_expires_at < offer.starts_at
