@@ -33,7 +33,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from finestreta.appointments import services as booking
-from finestreta.appointments.models import Appointment, CancelledBy, VerificationCode
+from finestreta.appointments.models import Appointment, CancelledBy
 from finestreta.catalogue.models import Channel, Service
 from finestreta.catalogue.services import list_public_services
 from finestreta.lib.net import client_ip
@@ -314,14 +314,6 @@ class HoldListView(OrganisationView):
         return Response(s.HoldSerializer(answer).data, status=status.HTTP_201_CREATED)
 
 
-def sent_to(code: VerificationCode) -> str:
-    """Where a code went, partly hidden, as the review page shows it: n•••@example.org, •••• 678."""
-    if code.channel == "email":
-        name, _at, domain = code.recipient.partition("@")
-        return f"{name[:1]}•••@{domain}"
-    return f"•••• {code.recipient[-3:]}"
-
-
 class HoldDetailView(OrganisationView):
     @extend_schema(
         summary="Release a held time",
@@ -368,7 +360,11 @@ class VerificationCodeView(OrganisationView):
             )
         contact = s.ContactSerializer.to_contact(data.validated_data["contact"])
         sent = booking.send_verification_code(appointment=held, contact=contact, now=now)
-        answer = {"sent_to": sent_to(sent), "channel": sent.channel, "expires_at": sent.expires_at}
+        answer = {
+            "sent_to": booking.masked_destination(sent),
+            "channel": sent.channel,
+            "expires_at": sent.expires_at,
+        }
         return Response(s.VerificationCodeSerializer(answer).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -407,13 +403,6 @@ class BookingListView(OrganisationView):
                     where["hold"], contact, where.get("code", ""), key, now
                 )
             else:
-                if where["service"].requires_verification:
-                    raise booking.VerificationNeeded(
-                        _(
-                            "This service asks for a code sent to the person before booking: "
-                            "hold a time, ask for the code, then book the hold with it."
-                        )
-                    )
                 made = booking.book_appointment(
                     service=where["service"],
                     channel=where["channel"],
@@ -444,29 +433,12 @@ class BookingListView(OrganisationView):
     ) -> tuple[Appointment, bool]:
         held = booking.get_hold(organisation=self.organisation, pk=self.hold_pk(token), now=now)
         was_booked = held.status == Appointment.Status.BOOKED
-        if not was_booked and held.service.requires_verification:
-            verify(held, contact, code, now)
+        if not was_booked:
+            booking.verify_for_booking(appointment=held, contact=contact, code=code, now=now)
         appointment = booking.confirm_booking(
             appointment=held, contact=contact, now=now, idempotency_key=key
         )
         return appointment, not was_booked
-
-
-def verify(held: Appointment, contact: booking.Contact, code: str, now: dt.datetime) -> None:
-    """The web flow's rule: the latest code sent for this hold, to this contact's address,
-    checked (once verified it stays so, for a retry after another refusal)."""
-    sent = booking.latest_code(appointment=held)
-    if sent is None:
-        raise booking.VerificationNeeded(
-            _("This service asks for a code: ask for it to be sent, then book with it.")
-        )
-    if sent.recipient.casefold() != booking.where_to_send_code(contact)[1].casefold():
-        raise booking.VerificationNeeded(
-            _("The code was sent to another e-mail or mobile. Ask for a code for this contact.")
-        )
-    if sent.verified_at is None and not code:
-        raise booking.VerificationNeeded()
-    booking.check_verification_code(appointment=held, code=code, now=now)
 
 
 # --- Managing an appointment ---------------------------------------------------------------

@@ -11,6 +11,7 @@ from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from finestreta.accounts.models import Membership
 from finestreta.appointments import notify
@@ -340,6 +341,14 @@ def book_appointment(
         earlier = _await_keyed(organisation, idempotency_key)
         if earlier is not None:
             return Booking(earlier, created=False)
+    if booked_by is None and service.requires_verification:
+        # A code goes to a held time; in one step there is nothing to send it for.
+        raise VerificationNeeded(
+            _(
+                "This service asks for a code sent to the person before booking: "
+                "hold a time, ask for the code, then book the hold with it."
+            )
+        )
     contact = contact or Contact(name="")
     # The hold commits on its own (a short transaction per agent tried: long transactions
     # waiting on each other's exclusion checks would deadlock under contention); if the

@@ -58,7 +58,10 @@ from finestreta.appointments.verification import (
     MAX_TRIES_PER_CODE,
     check_verification_code,
     latest_code,
+    masked_destination,
+    send_code_if_needed,
     send_verification_code,
+    verify_for_booking,
     where_to_send_code,
 )
 from finestreta.appointments.waiting_list import (
@@ -99,6 +102,9 @@ __all__ = [
     "cancel_appointment",
     "check_contact_limits",
     "check_verification_code",
+    "masked_destination",
+    "send_code_if_needed",
+    "verify_for_booking",
     "client_key",
     "confirm_booking",
     "find_by_idempotency_key",

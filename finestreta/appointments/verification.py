@@ -14,6 +14,7 @@ from finestreta.appointments.common import (
     BookingError,
     Contact,
     TooManyCodes,
+    VerificationNeeded,
     WrongCode,
 )
 from finestreta.appointments.models import (
@@ -100,3 +101,43 @@ def check_verification_code(*, appointment: Appointment, code: str, now: dt.date
             record.save(update_fields=["verified_at"])
     if not valid:
         raise WrongCode()
+
+
+def send_code_if_needed(*, appointment: Appointment, contact: Contact, now: dt.datetime) -> None:
+    """For services that ask for it: a code to the contact's address, unless the latest one
+    already went there (going back to fix a typo elsewhere sends nothing new)."""
+    if not appointment.service.requires_verification:
+        return
+    sent = latest_code(appointment=appointment)
+    if sent is None or sent.recipient.casefold() != where_to_send_code(contact)[1].casefold():
+        send_verification_code(appointment=appointment, contact=contact, now=now)
+
+
+def verify_for_booking(
+    *, appointment: Appointment, contact: Contact, code: str, now: dt.datetime
+) -> None:
+    """Before a held time of such a service is booked: the latest code sent for it must have
+    gone to this contact's address and be `code` (once verified it stays so, for a retry after
+    another refusal). Nothing to check for a service that asks for no code."""
+    if not appointment.service.requires_verification:
+        return
+    sent = latest_code(appointment=appointment)
+    if sent is None:
+        raise VerificationNeeded(
+            _("This service asks for a code: ask for it to be sent, then book with it.")
+        )
+    if sent.recipient.casefold() != where_to_send_code(contact)[1].casefold():
+        raise VerificationNeeded(
+            _("The code was sent to another e-mail or mobile. Ask for a code for this contact.")
+        )
+    if sent.verified_at is None and not code:
+        raise VerificationNeeded()
+    check_verification_code(appointment=appointment, code=code, now=now)
+
+
+def masked_destination(code: VerificationCode) -> str:
+    """Where a code went, partly hidden, to show the person: n•••@example.org, •••• 678."""
+    if code.channel == "email":
+        name, _at, domain = code.recipient.partition("@")
+        return f"{name[:1]}•••@{domain}"
+    return f"•••• {code.recipient[-3:]}"

@@ -144,7 +144,9 @@ def details(request: HttpRequest, org: str, hold: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            _send_code_if_needed(held, form, saved)
+            booking.send_code_if_needed(
+                appointment=held, contact=form.contact(), now=timezone.now()
+            )
         except booking.BookingError as error:
             form.add_error(None, str(error.message))
         else:
@@ -155,17 +157,6 @@ def details(request: HttpRequest, org: str, hold: int) -> HttpResponse:
         "appointments/details.html",
         {"organisation": organisation, "appointment": held, "form": form},
     )
-
-
-def _send_code_if_needed(held: Appointment, form: ContactForm, saved: dict | None) -> None:
-    """For services that ask for it: a code to the address just given (again only if the
-    address changed: going back to fix a typo elsewhere sends nothing)."""
-    if not held.service.requires_verification:
-        return
-    contact = form.contact()
-    sent = booking.latest_code(appointment=held)
-    if sent is None or sent.recipient != booking.where_to_send_code(contact)[1]:
-        booking.send_verification_code(appointment=held, contact=contact, now=timezone.now())
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -212,21 +203,15 @@ def _confirm(request: HttpRequest, held: Appointment, form: ContactForm) -> Appo
         if request.POST.get("action") == "resend":
             booking.send_verification_code(appointment=held, contact=form.contact(), now=now)
             raise booking.BookingError(_("We have sent you a new code."))
-        booking.check_verification_code(
-            appointment=held, code=request.POST.get("code", ""), now=now
+        booking.verify_for_booking(
+            appointment=held, contact=form.contact(), code=request.POST.get("code", ""), now=now
         )
     return booking.confirm_booking(appointment=held, contact=form.contact(), now=now)
 
 
 def _code_sent_to(held: Appointment) -> str:
-    """Where the code went, partly hidden: n•••@example.org, •••• 678."""
     sent = booking.latest_code(appointment=held) if held.service.requires_verification else None
-    if sent is None:
-        return ""
-    if sent.channel == "email":
-        name, _at, domain = sent.recipient.partition("@")
-        return f"{name[:1]}•••@{domain}"
-    return f"•••• {sent.recipient[-3:]}"
+    return booking.masked_destination(sent) if sent else ""
 
 
 @require_http_methods(["POST"])
