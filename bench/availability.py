@@ -14,26 +14,11 @@ destroyed here), never in the one DATABASE_URL names.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-TMP = tempfile.mkdtemp(prefix="finestreta-bench-")
-os.environ.setdefault("SQLITE_PATH", str(Path(TMP) / "bench.sqlite3"))
-os.environ.setdefault("SQLITE_TEST_PATH", str(Path(TMP) / "bench-test.sqlite3"))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "finestreta.settings")
-os.environ["FINESTRETA_TESTING"] = "1"
-
-import django  # noqa: E402
-
-django.setup()
-
-from django.db import connection  # noqa: E402
+import django_setup  # noqa: F401, I001 - first: sets up Django for what follows
+from django.db import connection
 
 OFFICES, AGENTS_PER_OFFICE, APPOINTMENTS, RUNS = 50, 10, 20_000, 15
 NOW = dt.datetime(2026, 11, 30, 7, 0, tzinfo=dt.UTC)

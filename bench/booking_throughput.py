@@ -30,30 +30,16 @@ import itertools
 import json
 import os
 import secrets
-import sys
-import tempfile
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-TMP = tempfile.mkdtemp(prefix="finestreta-bench-")
-os.environ.setdefault("SQLITE_PATH", str(Path(TMP) / "bench.sqlite3"))
-os.environ.setdefault("SQLITE_TEST_PATH", str(Path(TMP) / "bench-test.sqlite3"))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "finestreta.settings")
-os.environ["FINESTRETA_TESTING"] = "1"
+import django_setup  # noqa: F401, I001 - first: sets up Django for what follows
+from django.db import connection
+from django.db.models import Exists, OuterRef
 
-import django  # noqa: E402
-
-django.setup()
-
-from django.db import connection  # noqa: E402
-from django.db.models import Exists, OuterRef  # noqa: E402
-
-from tests.processes import child_env, free_port, running, wait_until  # noqa: E402
+from tests.processes import child_env, free_port, running, wait_until
 
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))

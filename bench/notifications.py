@@ -35,32 +35,18 @@ import multiprocessing
 import os
 import secrets
 import statistics
-import sys
-import tempfile
 import threading
 import time
 from email.parser import BytesHeaderParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-TMP = tempfile.mkdtemp(prefix="finestreta-bench-")
-os.environ.setdefault("SQLITE_PATH", str(Path(TMP) / "bench.sqlite3"))
-os.environ.setdefault("SQLITE_TEST_PATH", str(Path(TMP) / "bench-test.sqlite3"))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "finestreta.settings")
-os.environ["FINESTRETA_TESTING"] = "1"
+import django_setup  # noqa: F401, I001 - first: sets up Django for what follows
+from django.conf import settings
+from django.db import connection, transaction
 
-import django  # noqa: E402
-
-django.setup()
-
-from django.conf import settings  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
-
-from tests.processes import child_env, free_port, running, wait_until  # noqa: E402
+from tests.processes import child_env, free_port, running, wait_until
 
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "10000"))
 SMS_EVERY = int(os.environ.get("BENCH_SMS_EVERY", "2"))  # 0: e-mail only
