@@ -398,9 +398,13 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # "smtp": e-mail through the EMAIL_* settings above.
 NOTIFICATIONS_EMAIL = env_str("NOTIFICATIONS_EMAIL", "outbox")
 NOTIFICATIONS_SMS = env_str("NOTIFICATIONS_SMS", "outbox")
-# A message claimed by a worker that died mid-send is sent again (with the same idempotency key)
-# after this many seconds; each worker looks for such messages, and for queued messages whose
-# task was lost, every NOTIFICATIONS_SWEEP_SECONDS.
+# Each task worker's dispatcher looks for due messages every NOTIFICATIONS_POLL_SECONDS and
+# sends them NOTIFICATIONS_BATCH_SIZE at a time (one SMTP connection per batch and sender).
+NOTIFICATIONS_POLL_SECONDS = env_int("NOTIFICATIONS_POLL_SECONDS", 1)
+NOTIFICATIONS_BATCH_SIZE = env_int("NOTIFICATIONS_BATCH_SIZE", 20)
+# A message claimed by a worker that died mid-batch is sent again (with the same idempotency
+# key) after this many seconds; each worker looks for such messages every
+# NOTIFICATIONS_SWEEP_SECONDS.
 NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS = env_int("NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS", 600)
 NOTIFICATIONS_SWEEP_SECONDS = env_int("NOTIFICATIONS_SWEEP_SECONDS", 60)
 # Divides the waits between attempts (1, 2, 4 … 128 minutes): 1 in production; the

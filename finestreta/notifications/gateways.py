@@ -55,8 +55,12 @@ class Outgoing:
 
 
 class Gateway(Protocol):
+    """A gateway may keep a connection open across the messages of a batch; `close` ends it."""
+
     def send(self, message: Outgoing) -> str:
         """Hand the message over; return the provider's id for it."""
+
+    def close(self) -> None: ...
 
 
 class DevelopmentOutbox:
@@ -64,6 +68,9 @@ class DevelopmentOutbox:
 
     def send(self, message: Outgoing) -> str:
         return f"outbox:{message.idempotency_key}"
+
+    def close(self) -> None:
+        pass
 
 
 class SmtpEmail:
@@ -73,6 +80,15 @@ class SmtpEmail:
     def __init__(self, *, sender_name: str = "", sender_email: str = "") -> None:
         self.sender_name = sender_name
         self.sender_email = sender_email
+        self.connection: Any = None  # one SMTP session for the batch, opened at its first message
+
+    def close(self) -> None:
+        if self.connection is not None:
+            connection, self.connection = self.connection, None
+            try:
+                connection.close()
+            except OSError:  # the relay went away: nothing left to close
+                pass
 
     def send(self, message: Outgoing) -> str:
         _name, address = parseaddr(self.sender_email or settings.DEFAULT_FROM_EMAIL)
@@ -87,17 +103,21 @@ class SmtpEmail:
                 "Message-ID": f"<{message.idempotency_key}@{address.split('@')[-1]}>",
                 "Auto-Submitted": "auto-generated",
             },
-            connection=get_connection(settings.EMAIL_BACKEND, fail_silently=False),
         )
         if message.html:
             email.attach_alternative(message.html, "text/html")
         if message.attachment:
             email.attach(message.attachment_name, message.attachment, message.attachment_type)
         try:
+            if self.connection is None:
+                self.connection = get_connection(settings.EMAIL_BACKEND, fail_silently=False)
+                self.connection.open()
+            email.connection = self.connection
             email.send()
         except OSError as error:  # connection refused, timeout, TLS, SMTPServerDisconnected
             if isinstance(error, SMTPRecipientsRefused):
                 raise PermanentFailure(str(error)) from error
+            self.close()  # the next message starts a fresh session
             raise TemporaryFailure(str(error)) from error
         return email.extra_headers["Message-ID"]
 
@@ -115,12 +135,23 @@ class SmsHttpGateway:
         self.sender = sender
         self.callback_url = callback_url
         self.timeout = timeout
+        self.session: requests.Session | None = None  # kept alive across the batch
+        self.checked = False
+
+    def close(self) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
 
     def send(self, message: Outgoing) -> str:
-        try:
-            check_gateway_url(self.url)  # again at send time: DNS may have changed since
-        except ValidationError as error:
-            raise PermanentFailure(" ".join(error.messages)) from error
+        if not self.checked:  # again at send time (once per batch): DNS may have changed since
+            try:
+                check_gateway_url(self.url)
+            except ValidationError as error:
+                raise PermanentFailure(" ".join(error.messages)) from error
+            self.checked = True
+        if self.session is None:
+            self.session = requests.Session()
         payload = {
             "to": message.recipient,
             "text": message.body,
@@ -135,7 +166,7 @@ class SmsHttpGateway:
         }
         try:
             # No redirects: a POST must not turn into a GET, nor follow the key elsewhere.
-            response = requests.post(
+            response = self.session.post(
                 self.url,
                 json=payload,
                 headers=headers,
@@ -143,6 +174,7 @@ class SmsHttpGateway:
                 allow_redirects=False,
             )
         except requests.RequestException as error:  # refused, timeout, TLS, a reset
+            self.close()
             raise TemporaryFailure(f"SMS gateway unreachable: {type(error).__name__}") from error
         # Only the status goes to the error: the gateway's answer is not ours to show staff.
         if response.status_code in PERMANENT_STATUSES:

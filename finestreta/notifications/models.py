@@ -59,6 +59,8 @@ class Message(models.Model):
     appointment_starts_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Which dispatcher's batch holds it while "sending" (delivery.py); empty otherwise.
+    claim = models.CharField(max_length=16, blank=True)
     provider_id = models.CharField(max_length=100, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -76,7 +78,17 @@ class Message(models.Model):
                 fields=["organisation", "dedup_key"], name="message_dedup_per_org"
             ),
         ]
-        indexes = [models.Index(fields=["status", "created_at"])]
+        indexes = [
+            models.Index(fields=["status", "created_at"]),
+            # The dispatchers' poll: queued messages by when they may leave (a few rows, in a
+            # table that keeps every message ever sent).
+            models.Index(
+                fields=["send_after"],
+                condition=models.Q(status="queued"),
+                name="message_queued_due",
+            ),
+            models.Index(fields=["claim"], condition=~models.Q(claim=""), name="message_claimed"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.recipient} ({self.status})"

@@ -92,7 +92,10 @@ def test_a_relay_that_is_down_means_a_retry_later_and_in_the_end_a_failure(
     message.refresh_from_db()
     assert message.attempts == 1 and message.last_error
     for _ in range(8):
-        deliver(message_id=message.pk, now=NOW)
+        message.refresh_from_db()
+        assert message.send_after > NOW  # waits before the next attempt: not sent before it
+        assert deliver(message_id=message.pk, now=NOW) == Message.Status.QUEUED
+        deliver(message_id=message.pk, now=message.send_after)
     message.refresh_from_db()
     assert message.status == Message.Status.FAILED and message.attempts == 9
     assert message.last_error  # the technical failure says why

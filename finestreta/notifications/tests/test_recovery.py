@@ -5,12 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils import timezone
-from django_tasks_db.compat import TaskResultStatus
-from django_tasks_db.models import DBTaskResult
 
 from finestreta.notifications.models import Message
 from finestreta.notifications.recovery import sweep
-from finestreta.notifications.tasks import deliver_message
+from finestreta.notifications.services import deliver_due
 from tests.factories import OrganisationFactory
 
 
@@ -27,42 +25,34 @@ def message(n: int, **fields: object) -> Message:
     )
 
 
-def tasks_for(pk: int) -> DBTaskResult:
-    return DBTaskResult.objects.filter(
-        task_path=deliver_message.module_path, args_kwargs__args__0=pk
-    )
-
-
-def test_a_sweep_requeues_lost_and_stale_messages_and_leaves_the_rest(
-    db: None, django_capture_on_commit_callbacks
-) -> None:
+def test_a_sweep_requeues_stale_claims_only_and_a_dispatcher_then_sends_them(db: None) -> None:
     now = timezone.now()
     hour_ago = now - dt.timedelta(hours=1)
-    lost = message(1)
-    with_task = message(2)
-    young = message(3)
-    later = message(4, send_after=now + dt.timedelta(hours=2))
-    stale = message(5, status=Message.Status.SENDING, claimed_at=hour_ago)
-    orphan = message(6)  # its task was claimed by a worker that died before claiming it
-    Message.objects.filter(pk__in=[lost.pk, with_task.pk, later.pk, orphan.pk]).update(
-        created_at=hour_ago
-    )
-    deliver_message.enqueue(with_task.pk)
-    dead = deliver_message.enqueue(orphan.pk)
-    DBTaskResult.objects.filter(pk=dead.id).update(
-        status=TaskResultStatus.RUNNING, started_at=hour_ago
-    )
+    stale = message(1, status=Message.Status.SENDING, claimed_at=hour_ago, claim="dead")
+    busy = message(2, status=Message.Status.SENDING, claimed_at=now, claim="alive")
+    later = message(3, send_after=now + dt.timedelta(hours=2))
 
-    with django_capture_on_commit_callbacks(execute=True):  # the worker sweeps in autocommit
-        swept = sweep(now=now)
-
-    assert (swept.stale_claims, swept.dead_tasks, swept.lost_tasks) == (1, 1, 2)
-    assert DBTaskResult.objects.get(pk=dead.id).status == TaskResultStatus.FAILED
-    for requeued in (lost, stale, orphan):
-        assert tasks_for(requeued.pk).filter(status=TaskResultStatus.READY).count() == 1
-    assert tasks_for(with_task.pk).count() == 1
-    assert not tasks_for(young.pk).exists()
-    assert not tasks_for(later.pk).exists()
-    assert Message.objects.get(pk=stale.pk).status == Message.Status.QUEUED
+    assert sweep(now=now) == 1
+    stale.refresh_from_db()
+    assert (stale.status, stale.claim) == (Message.Status.QUEUED, "")
+    busy.refresh_from_db()
+    assert busy.status == Message.Status.SENDING  # its worker is still at it
     # A second sweep (another worker, a moment later) finds nothing left to do.
-    assert sweep(now=now) == type(swept)(0, 0, 0)
+    assert sweep(now=now) == 0
+
+    assert deliver_due(now=now) == 1
+    assert Message.objects.get(pk=stale.pk).status == Message.Status.DELIVERED
+    assert Message.objects.get(pk=later.pk).status == Message.Status.QUEUED
+
+
+def test_the_dead_worker_s_late_answer_does_not_overwrite_the_new_claim(db: None) -> None:
+    """A worker that was only slow, not dead, records its outcome after its claim was recovered
+    and taken by another dispatcher: its write matches nothing (the claim token changed)."""
+    from finestreta.notifications.delivery import _record
+
+    now = timezone.now()
+    slow = message(1, status=Message.Status.SENDING, claimed_at=now, claim="slow")
+    Message.objects.filter(pk=slow.pk).update(claim="fresh")
+    _record(slow, status=Message.Status.FAILED, last_error="late")
+    slow.refresh_from_db()
+    assert (slow.status, slow.claim, slow.last_error) == (Message.Status.SENDING, "fresh", "")

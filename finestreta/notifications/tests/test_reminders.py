@@ -7,7 +7,6 @@ import datetime as dt
 
 import pytest
 from django.db import transaction
-from django_tasks_db.models import DBTaskResult
 
 from finestreta.accounts.models import Membership
 from finestreta.appointments import notify
@@ -15,7 +14,7 @@ from finestreta.appointments.changes import cancel_appointment
 from finestreta.appointments.models import Appointment, CancelledBy
 from finestreta.appointments.services import manage_token
 from finestreta.notifications.models import Message, MessagingSettings
-from finestreta.notifications.services import deliver, reminder_offsets
+from finestreta.notifications.services import deliver, deliver_due, reminder_offsets
 from tests.factories import AppointmentFactory
 
 START = dt.datetime(2026, 12, 10, 10, 0, tzinfo=dt.UTC)  # 11:00 in Madrid
@@ -54,8 +53,11 @@ def test_reminders_are_queued_24_hours_and_1_hour_before_by_email_and_sms(
         ("sms", START - dt.timedelta(hours=1)),
     ]
     assert all(m.appointment_starts_at == START for m in queued)
-    runs = set(DBTaskResult.objects.values_list("run_after", flat=True))
-    assert {START - dt.timedelta(hours=24), START - dt.timedelta(hours=1)} <= runs
+    # Nothing leaves before its time: the dispatcher sends the confirmations at once, and finds
+    # the first pair of reminders due 24 hours before.
+    assert deliver_due(now=BOOKED_AT) == 2
+    assert deliver_due(now=START - dt.timedelta(hours=24, seconds=1)) == 0
+    assert deliver_due(now=START - dt.timedelta(hours=24)) == 2
     sms = queued[1].body
     # No personal data; the booking code appears only inside the signed link.
     text = sms.replace(manage_token(appointment), "")

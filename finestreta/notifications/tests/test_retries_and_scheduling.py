@@ -1,5 +1,5 @@
 """When a message leaves: retries doubling for about four hours against a real (closed or
-refusing) SMTP port, quiet hours for SMS, and tasks that run too early."""
+refusing) SMTP port, quiet hours for SMS, and dispatchers that look too early."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiosmtpd.controller import Controller
 from django.db import transaction
-from django_tasks_db.models import DBTaskResult
 
 from finestreta.notifications.models import Message, MessagingSettings
-from finestreta.notifications.services import RETRY_DELAYS, deliver, queue_message
+from finestreta.notifications.services import RETRY_DELAYS, deliver, deliver_due, queue_message
 from tests.processes import free_port
 
 MADRID = ZoneInfo("Europe/Madrid")
@@ -35,20 +34,12 @@ def queue(personas, **overrides):  # type: ignore[no-untyped-def]
         return queue_message(**values)
 
 
-def run_after_of_last_task() -> dt.datetime | None:
-    task = DBTaskResult.objects.order_by("-enqueued_at", "-pk").first()
-    assert task is not None
-    return task.run_after
-
-
 def test_the_waits_double_from_one_minute_for_about_four_hours() -> None:
     assert [d.total_seconds() / 60 for d in RETRY_DELAYS] == [1, 2, 4, 8, 16, 32, 64, 128]
     assert dt.timedelta(hours=4) <= sum(RETRY_DELAYS, dt.timedelta()) <= dt.timedelta(hours=5)
 
 
-def test_each_retry_is_enqueued_after_its_wait_and_the_last_failure_is_technical(
-    personas, settings, django_capture_on_commit_callbacks
-) -> None:
+def test_each_retry_waits_its_turn_and_the_last_failure_is_technical(personas, settings) -> None:
     settings.NOTIFICATIONS_EMAIL = "smtp"
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nobody listens
@@ -56,13 +47,13 @@ def test_each_retry_is_enqueued_after_its_wait_and_the_last_failure_is_technical
     message = queue(personas, channel="email", recipient="nuria@example.org")
     now = NOON
     for delay in RETRY_DELAYS:
-        with django_capture_on_commit_callbacks(execute=True):
-            assert deliver(message_id=message.pk, now=now) == Message.Status.QUEUED
-        assert run_after_of_last_task() == now + delay
+        assert deliver(message_id=message.pk, now=now) == Message.Status.QUEUED
+        message.refresh_from_db()
+        assert message.send_after == now + delay
+        assert deliver_due(now=now + delay - dt.timedelta(seconds=1)) == 0  # not yet
         now += delay
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        assert deliver(message_id=message.pk, now=now) == Message.Status.FAILED
-    assert not callbacks  # nothing more is enqueued
+    assert deliver(message_id=message.pk, now=now) == Message.Status.FAILED
+    assert deliver_due(now=now + dt.timedelta(days=1)) == 0  # nothing more is tried
     message.refresh_from_db()
     assert message.attempts == len(RETRY_DELAYS) + 1
     assert "Connection refused" in message.last_error or message.last_error
@@ -171,17 +162,17 @@ def test_an_organisation_without_settings_keeps_the_default_night(personas) -> N
     )
 
 
-def test_the_delivery_task_runs_after_send_after_and_an_early_run_sends_nothing(
-    personas, django_capture_on_commit_callbacks
+def test_an_sms_held_for_the_morning_is_not_sent_at_night_and_leaves_in_the_morning(
+    personas,
 ) -> None:
     night = dt.datetime(2026, 12, 1, 23, 0, tzinfo=MADRID)
     morning = dt.datetime(2026, 12, 2, 9, 0, tzinfo=MADRID)
-    with django_capture_on_commit_callbacks(execute=True):
-        message = queue(personas, now=night)
-    assert run_after_of_last_task() == morning
-    with django_capture_on_commit_callbacks(execute=True):
-        assert deliver(message_id=message.pk, now=night) == Message.Status.QUEUED
+    message = queue(personas, now=night)
+    assert message.send_after == morning
+    assert deliver_due(now=night) == 0
+    assert deliver(message_id=message.pk, now=night) == Message.Status.QUEUED
     message.refresh_from_db()
     assert message.attempts == 0 and message.status == Message.Status.QUEUED
-    assert run_after_of_last_task() == morning
-    assert deliver(message_id=message.pk, now=morning) == Message.Status.DELIVERED
+    assert deliver_due(now=morning) == 1
+    message.refresh_from_db()
+    assert message.status == Message.Status.DELIVERED and message.sent_at == morning

@@ -155,8 +155,9 @@ def test_a_gateway_that_is_unavailable_means_a_retry_with_the_same_idempotency_k
     message.refresh_from_db()
     assert message.attempts == 1
     assert "503" in message.last_error
+    assert message.send_after == NOW + dt.timedelta(minutes=1)
 
-    assert deliver(message_id=message.pk, now=NOW) == Message.Status.DELIVERED
+    assert deliver(message_id=message.pk, now=message.send_after) == Message.Status.DELIVERED
     first, second = own_gateway.received
     assert first.headers["idempotency-key"] == second.headers["idempotency-key"]
     assert first.body == second.body

@@ -1,5 +1,6 @@
-"""Run the background-task worker (django-tasks-db's db_worker) with a heartbeat for /readyz, and
-a sweeper that recovers the messages of a worker that died mid-send (notifications.recovery)."""
+"""Run the background-task worker (django-tasks-db's db_worker) with a heartbeat for /readyz, the
+notifications dispatcher that sends due messages in batches (notifications.delivery), and a sweeper
+that recovers the messages of a worker that died mid-batch (notifications.recovery)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,14 @@ def beat(worker_id: str, started_at: Any) -> None:
     )
 
 
+def dispatch() -> None:
+    """Send every message due now, a batch at a time."""
+    from finestreta.notifications.services import BATCH_SIZE, deliver_due
+
+    while deliver_due(now=timezone.now()) >= BATCH_SIZE:
+        pass
+
+
 def sweep() -> None:
     """Re-queue what dead workers left behind (safe from several workers at once)."""
     from finestreta.notifications.recovery import sweep as recover_messages
@@ -40,8 +49,8 @@ def sweep() -> None:
 
 class Command(DBWorkerCommand):
     help = (
-        "Run the task worker, reporting a heartbeat that /readyz reads and re-queueing messages "
-        "left behind by dead workers."
+        "Run the task worker, reporting a heartbeat that /readyz reads, sending due messages "
+        "and re-queueing messages left behind by dead workers."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -71,9 +80,21 @@ class Command(DBWorkerCommand):
                     break
             connection.close()
 
+        def dispatcher() -> None:
+            while True:
+                try:
+                    close_old_connections()
+                    dispatch()
+                except Exception:  # the batch's claim is recovered after the claim timeout
+                    logger.exception("sending due messages failed")
+                if stop.wait(settings.NOTIFICATIONS_POLL_SECONDS):
+                    break
+            connection.close()
+
         thread = threading.Thread(target=loop, name="heartbeat", daemon=True)
         thread.start()
         threading.Thread(target=sweeper, name="sweeper", daemon=True).start()
+        threading.Thread(target=dispatcher, name="dispatcher", daemon=True).start()
         try:
             super().handle(*args, **options)
         finally:
