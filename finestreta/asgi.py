@@ -11,7 +11,9 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-websocket_urlpatterns: list = []  # the calls and desk apps add their consumers here
+from finestreta.video.routing import websocket_urlpatterns as video_websockets  # noqa: E402
+
+websocket_urlpatterns: list = [*video_websockets]  # the desk app adds its consumers here
 
 application = ProtocolTypeRouter(
     {

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "finestreta.appointments",
     "finestreta.privacy",
     "finestreta.notifications",
+    "finestreta.video",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -420,6 +421,18 @@ NOTIFICATIONS_ALLOW_PRIVATE_GATEWAYS = env_bool(
     "NOTIFICATIONS_ALLOW_PRIVATE_GATEWAYS", DEBUG or TESTING
 )
 NOTIFICATIONS_RECEIPT_RATE_LIMIT = env_str("NOTIFICATIONS_RECEIPT_RATE_LIMIT", "600/m")
+
+# --- Video calls (docs/signaling.md) ---
+# ICE servers given to every participant: STUN addresses, and TURN addresses with the coturn
+# `static-auth-secret` from which short-lived credentials (TURN REST) are made for each one.
+VIDEO_STUN_URLS = env_list("VIDEO_STUN_URLS", [])
+VIDEO_TURN_URLS = env_list("VIDEO_TURN_URLS", [])
+VIDEO_TURN_SECRET = env_secret("VIDEO_TURN_SECRET", "")
+VIDEO_TURN_TTL = env_int("VIDEO_TURN_TTL", 3600)
+# The citizen may enter the waiting room this many minutes before the appointment, and until
+# this many minutes after its end.
+VIDEO_JOIN_EARLY_MINUTES = env_int("VIDEO_JOIN_EARLY_MINUTES", 30)
+VIDEO_JOIN_LATE_MINUTES = env_int("VIDEO_JOIN_LATE_MINUTES", 120)
 
 # --- Logging ---
 LOGGING = {

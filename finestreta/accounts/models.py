@@ -109,6 +109,12 @@ class Membership(models.Model):
         _("languages spoken"), default=list, blank=True, validators=[validate_spoken_languages]
     )
     sign_language = models.BooleanField(_("Catalan Sign Language"), default=False)
+    staff_number = models.CharField(
+        _("staff number"),
+        max_length=30,
+        blank=True,
+        help_text=_("Shown to the citizen in a video call, with the staff member's name."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -24,6 +24,7 @@ __all__ = [
     "Role",
     "StaffContext",
     "get_membership_for_staff",
+    "get_staff_context",
     "get_office_for_staff",
     "list_memberships",
     "list_login_providers",
@@ -60,8 +61,20 @@ def get_membership_for_staff(
     A stranger to the organisation gets 404 (the organisation's staff area does not exist for
     them); a member whose role is too low gets 403.
     """
-    user = request.user
-    if not user.is_authenticated or not isinstance(user, User) or not user.is_active:
+    return get_staff_context(
+        request.user, org_slug, signed_in_for=session_auth(request).get("org"), min_role=min_role
+    )
+
+
+def get_staff_context(
+    user: Any, org_slug: str, *, signed_in_for: str | None, min_role: Role = Role.AGENT
+) -> StaffContext:
+    """`get_membership_for_staff` without a request (a WebSocket has a user and a session, not
+    a request): `signed_in_for` is the organisation whose identity provider signed the user in,
+    from the session."""
+    if not getattr(user, "is_authenticated", False) or not isinstance(user, User):
+        raise PermissionDenied
+    if not user.is_active:
         raise PermissionDenied
     membership = (
         list_memberships(user)
@@ -71,7 +84,6 @@ def get_membership_for_staff(
     )
     if membership is None:
         raise Http404("Not a member of this organisation")
-    signed_in_for = session_auth(request).get("org")
     if signed_in_for and signed_in_for != membership.organisation.slug:
         # Signed in through another organisation's identity provider: that provider vouches
         # for this person only towards its own organisation.

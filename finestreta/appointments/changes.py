@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from finestreta.accounts.models import Membership
 from finestreta.appointments import notify
 from finestreta.appointments.common import (
+    JOIN_SALT,
     LINK_VALID_AFTER_END,
     MANAGE_SALT,
     InvalidLink,
@@ -200,8 +201,25 @@ def manage_token(appointment: Appointment) -> str:
     return f"{appointment.code}-{signature}"
 
 
-def get_appointment_by_token(
+def join_token(appointment: Appointment) -> str:
+    """The secret part of the video join link: like the manage link (the same nonce revokes
+    both), but it lets its holder into the call only — not move or cancel the appointment."""
+    signature = link_signature(
+        JOIN_SALT, appointment.pk, appointment.code, appointment.manage_nonce
+    )
+    return f"{appointment.code}-{signature}"
+
+
+def get_appointment_by_join_token(
     *, organisation: Organisation, token: str, now: dt.datetime
+) -> Appointment:
+    """The video appointment a join link names, or InvalidLink (a wrong or revoked signature,
+    not a video appointment, or a link past its validity)."""
+    return get_appointment_by_token(organisation=organisation, token=token, now=now, salt=JOIN_SALT)
+
+
+def get_appointment_by_token(
+    *, organisation: Organisation, token: str, now: dt.datetime, salt: str = MANAGE_SALT
 ) -> Appointment:
     code, signature = split_token(token)
     found = (
@@ -214,9 +232,10 @@ def get_appointment_by_token(
         found is None
         or not found.manage_nonce
         or not constant_time_compare(
-            signature, link_signature(MANAGE_SALT, found.pk, found.code, found.manage_nonce)
+            signature, link_signature(salt, found.pk, found.code, found.manage_nonce)
         )
         or found.ends_at + LINK_VALID_AFTER_END < now
+        or (salt == JOIN_SALT and found.channel != Channel.VIDEO)
     ):
         raise InvalidLink()
     return found

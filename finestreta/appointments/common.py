@@ -26,6 +26,7 @@ MAX_HOLDS_PER_CLIENT = 3
 # A manage link works until this long after the appointment.
 LINK_VALID_AFTER_END = dt.timedelta(days=30)
 MANAGE_SALT = "finestreta.appointments.manage"
+JOIN_SALT = "finestreta.video.join"
 WAITING_SALT = "finestreta.appointments.waiting"
 
 

@@ -1,0 +1,561 @@
+"""Public API of the video app: rooms, who may join them, presence, admission, chat, notices and
+the end of a call (docs/signaling.md). Synchronous: the WebSocket consumer calls them through
+`database_sync_to_async`, the pages directly."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.http import Http404
+from django.urls import reverse
+
+from finestreta.accounts.services import StaffContext, get_staff_context
+from finestreta.appointments.agenda import appointments_for_staff
+from finestreta.appointments.common import InvalidLink
+from finestreta.appointments.contact import format_phone
+from finestreta.appointments.models import Appointment
+from finestreta.appointments.services import get_appointment_by_join_token, join_token
+from finestreta.tenants.models import Organisation
+from finestreta.video.models import ChatLine, Presence, Role, Room, RoomEvent
+
+MAX_PARTICIPANTS = 4
+CHAT_MAX = 2000
+NOTICE_MAX = 500
+CHAT_HISTORY = 200
+# A participant whose socket closed without a "leave" may resume for this long.
+RESUME_GRACE = dt.timedelta(seconds=60)
+
+
+class Refused(Exception):
+    """A join refused: `code` for the client (docs/signaling.md), `close` the WebSocket close
+    code."""
+
+    def __init__(self, code: str, close: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.close = close
+        self.message = message
+
+
+class NotAllowed(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Joiner:
+    """Who is joining, once checked."""
+
+    room: Room
+    role: str
+    name: str
+    number: str = ""
+    user_id: int | None = None
+    staff: StaffContext | None = field(default=None, compare=False)
+
+
+# --- Links and rooms ---------------------------------------------------------------------------
+
+
+def join_path(appointment: Appointment) -> str:
+    return reverse("video:precall", args=[appointment.organisation.slug, join_token(appointment)])
+
+
+def join_url(appointment: Appointment) -> str:
+    return settings.SITE_URL.rstrip("/") + join_path(appointment)
+
+
+def join_window(appointment: Appointment) -> tuple[dt.datetime, dt.datetime]:
+    """When the citizen may enter the waiting room: from a little before the appointment until
+    a while after its end (a late agent, a long call)."""
+    return (
+        appointment.starts_at - dt.timedelta(minutes=settings.VIDEO_JOIN_EARLY_MINUTES),
+        appointment.ends_at + dt.timedelta(minutes=settings.VIDEO_JOIN_LATE_MINUTES),
+    )
+
+
+def get_room(appointment: Appointment) -> Room:
+    """The appointment's room, made on first use."""
+    room = Room.objects.filter(appointment=appointment).first()
+    if room is not None:
+        return room
+    try:
+        with transaction.atomic():
+            return Room.objects.create(
+                organisation_id=appointment.organisation_id,
+                appointment=appointment,
+                public_id=secrets.token_urlsafe(16)[:22],
+            )
+    except IntegrityError:  # made at the same moment by the other side
+        return Room.objects.get(appointment=appointment)
+
+
+def get_appointment_for_citizen(
+    *, organisation: Organisation, token: str, now: dt.datetime
+) -> Appointment:
+    """The booked video appointment of a join link (InvalidLink otherwise)."""
+    appointment = get_appointment_by_join_token(organisation=organisation, token=token, now=now)
+    if appointment.status != Appointment.Status.BOOKED:
+        raise InvalidLink()
+    return appointment
+
+
+def can_serve(staff: StaffContext, appointment: Appointment) -> bool:
+    """Staff who may attend the call: whoever reaches the appointment in the agenda, or, for a
+    pooled appointment (no office), any active agent with the service's skill."""
+    if appointment.organisation_id != staff.organisation.pk:
+        return False
+    if appointments_for_staff(staff).filter(pk=appointment.pk).exists():
+        return True
+    return (
+        appointment.office_id is None
+        and staff.membership.services.filter(pk=appointment.service_id).exists()
+    )
+
+
+def get_room_for_staff(staff: StaffContext, public_id: str) -> Room:
+    room = (
+        Room.objects.select_related("appointment__service", "appointment__organisation")
+        .filter(organisation=staff.organisation, public_id=public_id)
+        .first()
+    )
+    if room is None or not can_serve(staff, room.appointment):
+        raise Http404("No such room within reach")
+    return room
+
+
+def list_waiting(staff: StaffContext) -> list[Presence]:
+    """Citizens waiting now in the rooms this staff member may serve, longest first."""
+    waiting = (
+        Presence.objects.filter(
+            room__organisation=staff.organisation,
+            room__state=Room.State.OPEN,
+            role=Role.CITIZEN,
+            state=Presence.State.WAITING,
+            connected=True,
+        )
+        .select_related("room__appointment__service")
+        .order_by("since")
+    )
+    return [presence for presence in waiting if can_serve(staff, presence.room.appointment)]
+
+
+# --- TURN ----------------------------------------------------------------------------------
+
+
+def ice_servers(peer: str, *, now: float | None = None) -> list[dict[str, Any]]:
+    """The RTCIceServer list for one participant: STUN as configured, and TURN with short-lived
+    TURN REST credentials (coturn's use-auth-secret) when a secret is set."""
+    servers: list[dict[str, Any]] = []
+    if settings.VIDEO_STUN_URLS:
+        servers.append({"urls": list(settings.VIDEO_STUN_URLS)})
+    if settings.VIDEO_TURN_URLS and settings.VIDEO_TURN_SECRET:
+        expiry = int((now if now is not None else time.time()) + settings.VIDEO_TURN_TTL)
+        username = f"{expiry}:{peer}"
+        digest = hmac.new(
+            settings.VIDEO_TURN_SECRET.encode(), username.encode(), hashlib.sha1
+        ).digest()
+        servers.append(
+            {
+                "urls": list(settings.VIDEO_TURN_URLS),
+                "username": username,
+                "credential": base64.b64encode(digest).decode(),
+            }
+        )
+    return servers
+
+
+# --- Joining -------------------------------------------------------------------------------
+
+
+def authenticate(
+    *,
+    org_slug: str,
+    public_id: str,
+    token: str | None,
+    user: Any,
+    session: Any,
+    now: dt.datetime,
+) -> Joiner:
+    """Who is knocking at a room's WebSocket: the appointment's citizen (by the join token) or
+    staff who may serve it (by their session). Raises Refused."""
+    room = (
+        Room.objects.select_related("appointment__organisation", "appointment__service")
+        .filter(organisation__slug=org_slug, public_id=public_id)
+        .first()
+    )
+    if room is None:
+        raise Refused("no_room", 4404, "No such room.")
+    if room.state == Room.State.ENDED:
+        raise Refused("ended", 4410, "The call has ended.")
+    appointment = room.appointment
+    if token:
+        try:
+            found = get_appointment_for_citizen(
+                organisation=appointment.organisation, token=token, now=now
+            )
+        except InvalidLink:
+            raise Refused("not_allowed", 4401, "The link is not valid.") from None
+        if found.pk != appointment.pk:
+            raise Refused("not_allowed", 4403, "The link is for another call.")
+        opens, closes = join_window(appointment)
+        if now < opens:
+            raise Refused("too_early", 4403, "The waiting room is not open yet.")
+        if now > closes:
+            raise Refused("too_late", 4403, "The waiting room has closed.")
+        return Joiner(room=room, role=Role.CITIZEN, name=appointment.name)
+    staff = staff_for_session(user=user, session=session, org_slug=org_slug, now=now)
+    if not can_serve(staff, appointment):
+        raise Refused("not_allowed", 4403, "Not allowed in this call.")
+    return Joiner(
+        room=room,
+        role=Role.STAFF,
+        name=str(staff.user),
+        number=staff.membership.staff_number,
+        user_id=staff.user.pk,
+        staff=staff,
+    )
+
+
+def staff_for_session(*, user: Any, session: Any, org_slug: str, now: dt.datetime) -> StaffContext:
+    """The staff context of a WebSocket's session, with the same checks as a staff page: a live
+    staff session (not timed out, not ended), of this organisation. Raises Refused."""
+    from finestreta.accounts.sessions import expired_reason, session_auth
+
+    if not getattr(user, "is_authenticated", False):
+        raise Refused("not_allowed", 4401, "Not signed in.")
+    request = SimpleNamespace(session=session)
+    if expired_reason(request, now):  # type: ignore[arg-type]
+        raise Refused("not_allowed", 4401, "The session has expired.")
+    try:
+        return get_staff_context(
+            user,
+            org_slug,
+            signed_in_for=session_auth(request).get("org"),  # type: ignore[arg-type]
+        )
+    except (Http404, PermissionDenied):
+        raise Refused("not_allowed", 4403, "Not allowed in this organisation.") from None
+
+
+def new_peer() -> str:
+    return "p_" + secrets.token_urlsafe(15)[:20]
+
+
+@dataclass(frozen=True)
+class Joined:
+    presence: Presence
+    replaced_channel: str  # a connection still open under the resumed id, to be closed
+
+
+def join(joiner: Joiner, *, channel_name: str, resume: str | None, now: dt.datetime) -> Joined:
+    """Record the participant as connected: a fresh peer id, or the resumed one (its earlier
+    connection, if still open, is replaced). A citizen waits unless already admitted once; a
+    room holds at most MAX_PARTICIPANTS admitted participants."""
+    room = joiner.room
+    with transaction.atomic():
+        Room.objects.select_for_update().filter(pk=room.pk).first()  # one join at a time per room
+        room.refresh_from_db()
+        previous = None
+        if resume:
+            # The same person only: the citizen (no user) or the same staff member.
+            same: dict[str, Any] = (
+                {"user__isnull": True} if joiner.user_id is None else {"user": joiner.user_id}
+            )
+            previous = Presence.objects.filter(
+                room=room, peer=resume, role=joiner.role, **same
+            ).first()
+        admitted = joiner.role == Role.STAFF or room.citizen_admitted_at is not None
+        state = Presence.State.ADMITTED if admitted else Presence.State.WAITING
+        if state == Presence.State.ADMITTED:
+            others = Presence.objects.filter(
+                room=room, state=Presence.State.ADMITTED, connected=True
+            )
+            if previous is not None:
+                others = others.exclude(pk=previous.pk)
+            if others.count() >= MAX_PARTICIPANTS:
+                raise Refused("room_full", 4403, "The call is full.")
+        replaced = ""
+        if previous is not None:
+            replaced = previous.channel_name if previous.connected else ""
+            previous.channel_name = channel_name
+            previous.connected = True
+            previous.state = state
+            previous.last_seen = now
+            previous.name, previous.number = joiner.name, joiner.number
+            previous.save()
+            presence = previous
+        else:
+            presence = Presence.objects.create(
+                room=room,
+                peer=new_peer(),
+                role=joiner.role,
+                user_id=joiner.user_id,
+                name=joiner.name,
+                number=joiner.number,
+                state=state,
+                channel_name=channel_name,
+                since=now,
+                last_seen=now,
+            )
+        _event(room, RoomEvent.Kind.JOINED, presence, now, {"resumed": previous is not None})
+    return Joined(presence=presence, replaced_channel=replaced)
+
+
+def leave(*, peer: str, channel_name: str, now: dt.datetime, for_good: bool) -> Presence | None:
+    """The participant's connection closed (`for_good`: it said "leave"). Returns the presence
+    if this connection was the participant's current one."""
+    with transaction.atomic():
+        presence = Presence.objects.filter(peer=peer, channel_name=channel_name).first()
+        if presence is None:
+            return None  # replaced by a newer connection: nothing to record
+        presence.connected = False
+        presence.channel_name = ""
+        presence.last_seen = now
+        presence.save(update_fields=["connected", "channel_name", "last_seen"])
+        _event(presence.room, RoomEvent.Kind.LEFT, presence, now, {"said_leave": for_good})
+    return presence
+
+
+def touch(*, peer: str, now: dt.datetime) -> None:
+    Presence.objects.filter(peer=peer, connected=True).update(last_seen=now)
+
+
+def admit(*, room: Room, staff_peer: Presence, peer: str, now: dt.datetime) -> Presence:
+    if staff_peer.role != Role.STAFF:
+        raise NotAllowed("not_allowed", "Only staff can admit.")
+    with transaction.atomic():
+        Room.objects.select_for_update().filter(pk=room.pk).first()
+        citizen = Presence.objects.filter(
+            room=room, peer=peer, role=Role.CITIZEN, connected=True
+        ).first()
+        if citizen is None:
+            raise NotAllowed("not_in_room", "Nobody is waiting with that id.")
+        admitted = Presence.objects.filter(
+            room=room, state=Presence.State.ADMITTED, connected=True
+        ).count()
+        if citizen.state != Presence.State.ADMITTED and admitted >= MAX_PARTICIPANTS:
+            raise NotAllowed("room_full", "The call is full.")
+        citizen.state = Presence.State.ADMITTED
+        citizen.save(update_fields=["state"])
+        Room.objects.filter(pk=room.pk, citizen_admitted_at__isnull=True).update(
+            citizen_admitted_at=now
+        )
+        _event(room, RoomEvent.Kind.ADMITTED, citizen, now, {"by": staff_peer.peer}, staff_peer)
+    return citizen
+
+
+def snapshot(room: Room, presence: Presence) -> dict[str, Any]:
+    """What `welcome` tells a participant: the others, the waiting citizens (to staff), the
+    chat and the notices so far (docs/signaling.md)."""
+    connected = list(
+        Presence.objects.filter(room=room, connected=True).exclude(pk=presence.pk).order_by("since")
+    )
+    admitted = [p for p in connected if p.state == Presence.State.ADMITTED]
+    if presence.state == Presence.State.WAITING:
+        admitted = [p for p in admitted if p.role == Role.STAFF]
+    data: dict[str, Any] = {"peers": [describe(p) for p in admitted]}
+    if presence.role == Role.STAFF:
+        data["waiting"] = [
+            {"peer": p.peer, "name": p.name, "since": p.since.isoformat()}
+            for p in connected
+            if p.state == Presence.State.WAITING
+        ]
+    if presence.state == Presence.State.ADMITTED:
+        lines = list(ChatLine.objects.filter(room=room).order_by("-seq")[:CHAT_HISTORY])
+        data["chat"] = [chat_message(line) for line in reversed(lines)]
+    else:
+        data["chat"] = []
+    data["notices"] = [
+        {"text": event.details.get("text", ""), "at": event.at.isoformat()}
+        for event in RoomEvent.objects.filter(room=room, kind=RoomEvent.Kind.NOTICE)
+    ]
+    return data
+
+
+def describe(presence: Presence) -> dict[str, Any]:
+    found = {"peer": presence.peer, "role": presence.role, "name": presence.name}
+    if presence.role == Role.STAFF:
+        found["number"] = presence.number
+    return found
+
+
+def admitted_peers(room: Room) -> list[Presence]:
+    return list(Presence.objects.filter(room=room, state=Presence.State.ADMITTED, connected=True))
+
+
+def is_admitted(*, room: Room, peer: str) -> bool:
+    return Presence.objects.filter(
+        room=room, peer=peer, state=Presence.State.ADMITTED, connected=True
+    ).exists()
+
+
+def staff_channels(room: Room) -> list[str]:
+    return list(
+        Presence.objects.filter(room=room, role=Role.STAFF, connected=True).values_list(
+            "channel_name", flat=True
+        )
+    )
+
+
+# --- Chat, notices, call-backs, the end ---------------------------------------------------
+
+
+def chat_message(line: ChatLine) -> dict[str, Any]:
+    return {
+        "type": "chat",
+        "seq": line.seq,
+        "peer": line.peer,
+        "role": line.role,
+        "name": line.name,
+        "text": line.text,
+        "at": line.sent_at.isoformat(),
+        "ref": line.ref,
+    }
+
+
+def post_chat(*, room: Room, presence: Presence, text: str, ref: str, now: dt.datetime) -> ChatLine:
+    """Store a chat line with the room's next number; a line the same participant sent before
+    with the same `ref` (a resend after a dropped connection) is returned, not stored again."""
+    text = text.strip()
+    if not text:
+        raise NotAllowed("bad_message", "Empty chat line.")
+    if len(text) > CHAT_MAX:
+        raise NotAllowed("too_long", f"A chat line has at most {CHAT_MAX} characters.")
+    if presence.state != Presence.State.ADMITTED:
+        raise NotAllowed("not_allowed", "Not in the call yet.")
+    ref = ref[:40]
+    for _attempt in range(5):
+        if ref:
+            again = ChatLine.objects.filter(room=room, peer=presence.peer, ref=ref).first()
+            if again is not None:
+                return again
+        try:
+            with transaction.atomic():
+                last = ChatLine.objects.filter(room=room).aggregate(top=Max("seq"))["top"] or 0
+                return ChatLine.objects.create(
+                    room=room,
+                    seq=last + 1,
+                    peer=presence.peer,
+                    ref=ref,
+                    role=presence.role,
+                    user_id=presence.user_id,
+                    name=presence.name,
+                    text=text,
+                    sent_at=now,
+                )
+        except IntegrityError:  # another line took the number: take the next
+            continue
+    raise NotAllowed("busy", "The chat is busy; send again.")
+
+
+def post_notice(*, room: Room, presence: Presence, text: str, now: dt.datetime) -> RoomEvent:
+    if presence.role != Role.STAFF:
+        raise NotAllowed("not_allowed", "Only staff can send a notice.")
+    text = text.strip()
+    if not text or len(text) > NOTICE_MAX:
+        raise NotAllowed("too_long", f"A notice has 1 to {NOTICE_MAX} characters.")
+    return _event(room, RoomEvent.Kind.NOTICE, presence, now, {"text": text}, presence)
+
+
+def request_callback(*, room: Room, presence: Presence, phone: str, now: dt.datetime) -> str:
+    """The citizen would rather be called by telephone: the number to call, formatted."""
+    if presence.role != Role.CITIZEN:
+        raise NotAllowed("not_allowed", "Only the citizen can ask to be called.")
+    parsed = _phone((phone or "").strip() or room.appointment.phone)
+    if not parsed:
+        raise NotAllowed("bad_message", "A valid telephone number is needed.")
+    _event(room, RoomEvent.Kind.CALLBACK, presence, now, {"phone": parsed})
+    return format_phone(parsed)
+
+
+def _phone(value: str) -> str:
+    """Any valid number (a landline will do for a call), in E.164; empty when not valid."""
+    try:
+        number = phonenumbers.parse(value, "ES")
+    except phonenumbers.NumberParseException:
+        return ""
+    if not phonenumbers.is_valid_number(number):
+        return ""
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def end_call(*, room: Room, presence: Presence, now: dt.datetime) -> None:
+    if presence.role != Role.STAFF:
+        raise NotAllowed("not_allowed", "Only staff can end the call.")
+    with transaction.atomic():
+        Room.objects.filter(pk=room.pk, state=Room.State.OPEN).update(
+            state=Room.State.ENDED, ended_at=now
+        )
+        Presence.objects.filter(room=room).update(connected=False, channel_name="")
+        _event(room, RoomEvent.Kind.ENDED, presence, now, {}, presence)
+
+
+def forget_stale(*, now: dt.datetime) -> int:
+    """Presences disconnected longer than the resume grace (their client did not come back)."""
+    deleted, _rows = Presence.objects.filter(
+        connected=False, last_seen__lt=now - RESUME_GRACE
+    ).delete()
+    return deleted
+
+
+def _event(
+    room: Room,
+    kind: str,
+    presence: Presence,
+    now: dt.datetime,
+    details: dict[str, Any],
+    actor: Presence | None = None,
+) -> RoomEvent:
+    return RoomEvent.objects.create(
+        room=room,
+        kind=kind,
+        peer=presence.peer,
+        role=presence.role,
+        user_id=(actor or presence).user_id,
+        details=details,
+        at=now,
+    )
+
+
+__all__ = [
+    "CHAT_MAX",
+    "MAX_PARTICIPANTS",
+    "Joined",
+    "Joiner",
+    "NotAllowed",
+    "Refused",
+    "admit",
+    "authenticate",
+    "can_serve",
+    "chat_message",
+    "end_call",
+    "get_appointment_for_citizen",
+    "get_room",
+    "get_room_for_staff",
+    "ice_servers",
+    "join",
+    "join_path",
+    "join_url",
+    "join_window",
+    "leave",
+    "list_waiting",
+    "post_chat",
+    "post_notice",
+    "request_callback",
+    "snapshot",
+]
