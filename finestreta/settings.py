@@ -380,6 +380,7 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Larger uploads (files shared in a call) spill to a temporary file, never to the web root.
 LOGO_MAX_BYTES = env_int("LOGO_MAX_BYTES", 512 * 1024)
 
 # --- E-mail ---
@@ -433,6 +434,20 @@ VIDEO_TURN_TTL = env_int("VIDEO_TURN_TTL", 3600)
 # this many minutes after its end.
 VIDEO_JOIN_EARLY_MINUTES = env_int("VIDEO_JOIN_EARLY_MINUTES", 30)
 VIDEO_JOIN_LATE_MINUTES = env_int("VIDEO_JOIN_LATE_MINUTES", 120)
+# The appointment's agent gets an e-mail when the citizen has waited this long unadmitted.
+VIDEO_STAFF_ALERT_MINUTES = env_int("VIDEO_STAFF_ALERT_MINUTES", 3)
+# Files shared in a call: where they are kept (outside every web root), the largest accepted,
+# and the keys that encrypt them (Fernet keys, comma-separated: the first encrypts, all decrypt,
+# so a new key goes first and the old one stays until the files it encrypted are gone). Without
+# keys, development and tests derive one from SECRET_KEY; production refuses uploads (and
+# `manage.py check --deploy` says so).
+VIDEO_FILES_DIR = Path(env_str("VIDEO_FILES_DIR") or str(BASE_DIR / "var" / "files"))
+VIDEO_FILE_MAX_BYTES = env_int("VIDEO_FILE_MAX_BYTES", 10 * 1024 * 1024)
+VIDEO_FILE_KEYS = env_list("VIDEO_FILE_KEYS")
+# ClamAV's clamd, when set ("unix:/run/clamav/clamd.ctl" or "tcp:host:3310"): every file is
+# scanned before it is kept, and refused if clamd finds something or cannot be reached.
+VIDEO_CLAMD = env_str("VIDEO_CLAMD", "")
+VIDEO_FILE_RATE_LIMIT = env_str("VIDEO_FILE_RATE_LIMIT", "30/h")
 
 # --- Logging ---
 LOGGING = {

@@ -12,6 +12,9 @@ from finestreta.notifications import template_urls as message_template_urls
 from finestreta.notifications import urls as notifications_urls
 from finestreta.privacy import urls as privacy_urls
 from finestreta.tenants import urls as tenants_urls
+from finestreta.video import file_urls as video_file_urls
+from finestreta.video import staff_urls as staff_video_urls
+from finestreta.video import urls as video_urls
 
 admin.site.site_header = _("Finestreta administration")
 admin.site.site_title = _("Finestreta")
@@ -38,6 +41,9 @@ urlpatterns = [
     path("", include(appointments_urls)),
     path("", include(staff_appointments_urls)),
     path("", include(message_template_urls)),
+    path("", include(video_file_urls)),
+    path("", include(video_urls)),
+    path("", include(staff_video_urls)),
     path("", include(tenants_urls)),
 ]
 

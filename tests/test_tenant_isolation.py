@@ -69,6 +69,12 @@ def fill(template: str, personas: Personas) -> str:
     }
     if "<str:code>" in template:  # a booking code: an appointment of organisation A
         samples["<str:code>"] = _appointment_of_org_a(personas).code
+    if "<str:room>" in template:  # the video room of that appointment
+        samples["<str:room>"] = _room_of_org_a(personas).public_id
+    if "<int:file_id>" in template:  # a file shared in that room
+        samples["<int:file_id>"] = str(_file_of_org_a(personas).pk)
+    if "<int:invitation>" in template:  # an invitation into that room
+        samples["<int:invitation>"] = str(_invitation_of_org_a(personas).pk)
     path = template
     for placeholder, value in samples.items():
         path = path.replace(placeholder, value)
@@ -81,11 +87,56 @@ def _appointment_of_org_a(personas: Personas) -> Appointment:
     from tests.factories import AppointmentFactory
 
     found = Appointment.objects.filter(organisation=personas.org_a).first()
+    # A video appointment: every staff route of an appointment (the call's included) takes it.
     return found or AppointmentFactory(
         agent=Membership.objects.get(user=personas.agent_a),
         service=personas.service_a,
-        office=personas.office_a,
-        channel="in_person",
+        channel="video",
+    )
+
+
+def _room_of_org_a(personas: Personas):  # type: ignore[no-untyped-def]
+    from finestreta.video.services import get_room
+
+    return get_room(_appointment_of_org_a(personas))
+
+
+def _invitation_of_org_a(personas: Personas):  # type: ignore[no-untyped-def]
+    from django.utils import timezone
+
+    from finestreta.video.models import Invitation
+
+    now = timezone.now()
+    return Invitation.objects.create(
+        room=_room_of_org_a(personas),
+        kind="specialist",
+        name="Specialist",
+        token_hash="0" * 64,
+        created_at=now,
+        expires_at=now + dt.timedelta(hours=4),
+    )
+
+
+def _file_of_org_a(personas: Personas):  # type: ignore[no-untyped-def]
+    import io
+
+    from django.utils import timezone
+
+    from finestreta.video import files
+    from finestreta.video.models import SharedFile
+
+    room = _room_of_org_a(personas)
+    found = SharedFile.objects.filter(room=room).first()
+    if found is not None:
+        return found
+    room.citizen_admitted_at = timezone.now()
+    room.save(update_fields=["citizen_admitted_at"])
+    return files.share_file(
+        room=room,
+        uploader=files.Uploader(role="staff", name="Agent A"),
+        upload=io.BytesIO(b"%PDF-1.4\n%%EOF\n"),
+        name="sample.pdf",
+        now=timezone.now(),
     )
 
 

@@ -23,6 +23,7 @@ from finestreta.appointments.web import ANY_OFFICE
 from finestreta.catalogue import services as catalogue
 from finestreta.catalogue.models import Channel
 from finestreta.scheduling.services import find_slots
+from finestreta.video import services as video
 
 # --- Managing an appointment from the link in a message -------------------------------------
 
@@ -44,6 +45,10 @@ def manage(request: HttpRequest, org: str, token: str) -> HttpResponse:
             "google_url": google_calendar_url(
                 appointment, details=_("To see, change or cancel it: %(url)s") % {"url": manage_url}
             ),
+            "join_url": video.join_path(appointment)
+            if appointment.channel == Channel.VIDEO
+            and appointment.status == appointment.Status.BOOKED
+            else "",
         },
     )
 

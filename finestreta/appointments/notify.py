@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from finestreta.appointments.calendar import appointment_ics
 from finestreta.appointments.models import Appointment, WaitingListEntry
+from finestreta.catalogue.models import Channel
 from finestreta.notifications.models import Message
 from finestreta.notifications.services import Attachment, queue_message, reminder_hours
 
@@ -46,10 +47,20 @@ def recipients(appointment: Appointment) -> list[tuple[str, str]]:
     return seen
 
 
+def join_url(appointment: Appointment) -> str:
+    """The citizen's link into the video call (its pre-call check), for video appointments."""
+    from finestreta.appointments.services import join_token
+
+    return absolute(
+        reverse("video:precall", args=[appointment.organisation.slug, join_token(appointment)])
+    )
+
+
 def _context(appointment: Appointment) -> dict:
     return {
         "appointment": appointment,
         "manage_url": manage_url(appointment),
+        "join_url": join_url(appointment) if appointment.channel == Channel.VIDEO else "",
         "book_url": absolute(reverse("appointments:service", args=[appointment.organisation.slug])),
     }
 
@@ -67,7 +78,12 @@ def notify_appointment(
         calendar = Attachment(
             name=f"appointment-{appointment.code}.ics",
             content_type="text/calendar",
-            content=appointment_ics(appointment, manage_url=context["manage_url"], now=now),
+            content=appointment_ics(
+                appointment,
+                manage_url=context["manage_url"],
+                join_url=context["join_url"] if kind != "booking_cancelled" else "",
+                now=now,
+            ),
         )
     for channel, address in recipients(appointment):
         queue_message(
@@ -116,6 +132,31 @@ def queue_reminders(appointment: Appointment, *, now: dt.datetime) -> None:
                 appointment_starts_at=start,
                 now=now,
             )
+
+
+def send_join_link(appointment: Appointment, *, now: dt.datetime, version: str) -> int:
+    """Send the video call's link to every recipient now (staff press "send the link again",
+    for a citizen who cannot find it). `version` tells one sending from the next. Returns how
+    many messages were queued."""
+    if appointment.channel != Channel.VIDEO or appointment.status != Appointment.Status.BOOKED:
+        return 0
+    context = _context(appointment)
+    queued = 0
+    for channel, address in recipients(appointment):
+        message = queue_message(
+            organisation=appointment.organisation,
+            kind="video_join_link",
+            channel=channel,
+            recipient=address,
+            language=appointment.language,
+            context=context,
+            dedup_key=f"video_join_link:{appointment.pk}:{version}:{channel}:{address.lower()}",
+            appointment_id=appointment.pk,
+            urgent=True,  # asked for now, by someone waiting for it
+            now=now,
+        )
+        queued += message is not None
+    return queued
 
 
 def notify_waiting_list_offer(entry: WaitingListEntry, appointment: Appointment) -> None:

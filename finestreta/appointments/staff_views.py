@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -93,6 +94,9 @@ def _detail(
         appointment=appointment,
         cancel_form=cancel_form or CancelForm(),
         delivery=list_for_appointment(appointment.pk),
+        video_url=reverse("staff-video:open", args=[staff.organisation.slug, appointment.code])
+        if appointment.channel == Channel.VIDEO and appointment.status == appointment.Status.BOOKED
+        else "",
         **facts,
     )
     return render(request, "appointments/staff/detail.html", context, status=status)

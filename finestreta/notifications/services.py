@@ -157,6 +157,18 @@ def queue_message(
     return message
 
 
+def suppress_queued(*, organisation_id: int, dedup_key: str) -> bool:
+    """Withdraw a message not sent yet (its reason went away: the waiting citizen was let in).
+    False when it had already left, or never existed."""
+    return bool(
+        Message.objects.filter(
+            organisation_id=organisation_id,
+            dedup_key=dedup_key[:200],
+            status=Message.Status.QUEUED,
+        ).update(status=Message.Status.SUPPRESSED)
+    )
+
+
 # --- Organisations' own templates ----------------------------------------------------------
 
 

@@ -36,6 +36,7 @@ KINDS: list[tuple[str, Any]] = [
     ("booking_cancelled", _("Appointment cancelled")),
     ("waiting_list_offer", _("A time is free (waiting list)")),
     ("verification_code", _("Verification code")),
+    ("video_join_link", _("Link to the video call, sent again")),
 ]
 KIND_NAMES = {kind for kind, _label in KINDS}
 
@@ -54,6 +55,7 @@ SMS_VARIABLES = (
     "where",
     "code",
     "manage_url",
+    "join_url",
     "book_url",
     "waiting_url",
     "hold_until",
@@ -129,6 +131,7 @@ def fixed_context(
     values: dict[str, Any] = {
         "organisation": str(organisation.name),
         "manage_url": context.get("manage_url", ""),
+        "join_url": context.get("join_url", ""),
         "book_url": context.get("book_url", ""),
         "waiting_url": context.get("waiting_url", ""),
     }
@@ -205,11 +208,19 @@ SAMPLE_REASON = "The person who attends this procedure is ill."
 SAMPLE_START = (dt.date(2026, 9, 30), dt.time(12, 45))
 
 
-def sample_context(*, organisation: Organisation, kind: str, language: str) -> dict[str, Any]:
-    """The platform templates' context for a made-up appointment, with links as long as real
-    ones. Nothing is saved."""
+# An organisation's template serves every appointment of its kind: video ones (with a join
+# link) and the others. Both samples are checked, and the starting text keeps both versions.
+SAMPLE_CHANNELS = ("video", "in_person")
+
+
+def sample_context(
+    *, organisation: Organisation, kind: str, language: str, appointment_channel: str = "video"
+) -> dict[str, Any]:
+    """The platform templates' context for a made-up appointment (by video unless said
+    otherwise), with links as long as real ones. Nothing is saved."""
     from finestreta.appointments.models import Appointment
     from finestreta.catalogue.models import Service
+    from finestreta.tenants.models import Office
 
     zone = ZoneInfo(organisation.time_zone)
     starts = dt.datetime.combine(*SAMPLE_START, tzinfo=zone)
@@ -217,10 +228,18 @@ def sample_context(*, organisation: Organisation, kind: str, language: str) -> d
     for code, _label in settings.LANGUAGES:
         setattr(service, f"name_{code}", SAMPLE_SERVICE.get(code, SAMPLE_SERVICE["en"]))
     service.documents_to_prepare = "DNI, NIE o passaport\nLlibre de família"
+    office = None
+    if appointment_channel == "in_person":
+        office = Office(
+            organisation=organisation,
+            name="Oficina d'Atenció Ciutadana de Vilanova i la Geltrú",
+            address="Plaça de la Vila, 8",
+        )
     appointment = Appointment(
         organisation=organisation,
         service=service,
-        channel="video",
+        office=office,
+        channel=appointment_channel,
         starts_at=starts,
         ends_at=starts + dt.timedelta(minutes=30),
         status="booked",
@@ -238,6 +257,9 @@ def sample_context(*, organisation: Organisation, kind: str, language: str) -> d
     return {
         "appointment": appointment,
         "manage_url": base + reverse("appointments:manage", args=[slug, token]),
+        "join_url": base + reverse("video:precall", args=[slug, token])
+        if appointment_channel == "video"
+        else "",
         "book_url": base + reverse("appointments:service", args=[slug]),
         "waiting_url": base + reverse("appointments:waiting", args=[slug, token]),
         "code": "987654",
@@ -278,7 +300,36 @@ def check_template(
             )
     if errors:
         return errors
-    context = sample_context(organisation=organisation, kind=kind, language=language)
+    for appointment_channel in SAMPLE_CHANNELS:
+        problem = _check_rendered(
+            subject=subject,
+            body=body,
+            kind=kind,
+            channel=channel,
+            language=language,
+            organisation=organisation,
+            context=sample_context(
+                organisation=organisation,
+                kind=kind,
+                language=language,
+                appointment_channel=appointment_channel,
+            ),
+        )
+        if problem:
+            return problem
+    return {}
+
+
+def _check_rendered(
+    *,
+    subject: str,
+    body: str,
+    kind: str,
+    channel: str,
+    language: str,
+    organisation: Organisation,
+    context: dict[str, Any],
+) -> dict[str, list[str]]:
     try:
         _subject, text = render_custom(
             subject=subject,
@@ -316,10 +367,49 @@ def starting_text(
     *, kind: str, channel: str, language: str, organisation: Organisation
 ) -> tuple[str, str]:
     """Subject and text to start an organisation's own template from: the platform's message
-    for the sample appointment, with the sample values turned back into variables."""
+    for the sample appointments, with the sample values turned back into variables. Where a
+    video appointment's message differs from the others' (the join link), both are kept, as
+    `{% if join_url %}…{% else %}…{% endif %}`."""
+    video = _starting_text(
+        kind=kind,
+        channel=channel,
+        language=language,
+        organisation=organisation,
+        appointment_channel="video",
+    )
+    other = _starting_text(
+        kind=kind,
+        channel=channel,
+        language=language,
+        organisation=organisation,
+        appointment_channel="in_person",
+    )
+    if video == other:
+        return video
+    subject = video[0] if video[0] == other[0] else _either(video[0], other[0])
+    return subject, _either(video[1], other[1])
+
+
+def _either(video: str, other: str) -> str:
+    return "{% if join_url %}" + video + "{% else %}" + other + "{% endif %}"
+
+
+def _starting_text(
+    *,
+    kind: str,
+    channel: str,
+    language: str,
+    organisation: Organisation,
+    appointment_channel: str,
+) -> tuple[str, str]:
     from finestreta.notifications.services import render
 
-    context = sample_context(organisation=organisation, kind=kind, language=language)
+    context = sample_context(
+        organisation=organisation,
+        kind=kind,
+        language=language,
+        appointment_channel=appointment_channel,
+    )
     subject, text, _html = render(
         kind=kind,
         channel=channel,

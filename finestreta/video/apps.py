@@ -6,3 +6,6 @@ class VideoConfig(AppConfig):
     name = "finestreta.video"
     label = "video"
     verbose_name = _("Video calls")
+
+    def ready(self) -> None:
+        from finestreta.video import checks  # noqa: F401 - registers the deploy checks

@@ -115,12 +115,14 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     async def _hello(self, content: dict[str, Any]) -> None:
         kwargs = self.scope["url_route"]["kwargs"]
         token = content.get("token")
+        guest = content.get("guest")
         resume = content.get("resume")
         try:
             joiner = await database_sync_to_async(services.authenticate)(
                 org_slug=kwargs["org"],
                 public_id=kwargs["room"],
                 token=token if isinstance(token, str) and token else None,
+                guest=guest if isinstance(guest, str) and guest else None,
                 user=self.scope.get("user"),
                 session=self.scope.get("session"),
                 now=timezone.now(),

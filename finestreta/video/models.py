@@ -13,6 +13,7 @@ from finestreta.tenants.models import Organisation
 class Role(models.TextChoices):
     CITIZEN = "citizen", _("citizen")
     STAFF = "staff", _("staff")
+    GUEST = "guest", _("invited guest")
 
 
 class Room(models.Model):
@@ -56,6 +57,11 @@ class Presence(models.Model):
     )
     name = models.CharField(max_length=200)
     number = models.CharField(max_length=30, blank=True)  # the staff number shown to the citizen
+    invited_as = models.CharField(max_length=12, blank=True)  # Invitation.Kind, for guests
+    # A guest's invitation: a guest resumes only their own place, never another guest's.
+    invitation = models.ForeignKey(
+        "video.Invitation", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     state = models.CharField(max_length=8, choices=State.choices)
     channel_name = models.CharField(max_length=200, blank=True)  # empty: disconnected
     connected = models.BooleanField(default=True)
@@ -104,12 +110,17 @@ class RoomEvent(models.Model):
         LEFT = "left", _("left")
         ADMITTED = "admitted", _("admitted")
         REFUSED = "refused", _("refused")
+        INVITED = "invited", _("invited")
+        TRANSFERRED = "transferred", _("transferred")
         NOTICE = "notice", _("message to the waiting citizen")
         CALLBACK = "callback", _("asked to be called by phone")
+        FILE_SHARED = "file_shared", _("file shared")
+        FILE_REFUSED = "file_refused", _("file refused")
+        FILE_DOWNLOADED = "file_read", _("file downloaded")
         ENDED = "ended", _("call ended")
 
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
     peer = models.CharField(max_length=24, blank=True)
     role = models.CharField(max_length=8, choices=Role.choices, blank=True)
     user = models.ForeignKey(
@@ -123,3 +134,65 @@ class RoomEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.room_id} {self.kind} {self.peer}"
+
+
+class SharedFile(models.Model):
+    """A file one participant shared in the call: checked by its content, encrypted at rest
+    outside the web root (`VIDEO_FILES_DIR`), readable only by the call's participants."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="files")
+    role = models.CharField(max_length=8, choices=Role.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    sender = models.CharField(max_length=200)  # the name the others saw
+    name = models.CharField(_("file name"), max_length=120)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    storage_name = models.CharField(max_length=80, unique=True)  # under VIDEO_FILES_DIR
+    uploaded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["room", "uploaded_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.room_id}: {self.name}"
+
+
+class Invitation(models.Model):
+    """Someone the agent brings into the call: an interpreter, a specialist or a supervisor — a
+    colleague of the organisation (who joins with their own session) or a guest from outside
+    (who joins with the link of this invitation) — or the agent the call is transferred to."""
+
+    class Kind(models.TextChoices):
+        INTERPRETER = "interpreter", _("interpreter")
+        SPECIALIST = "specialist", _("specialist")
+        SUPERVISOR = "supervisor", _("supervisor")
+        TRANSFER = "transfer", _("the agent the call is transferred to")
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="invitations")
+    kind = models.CharField(_("as"), max_length=12, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=200)
+    membership = models.ForeignKey(
+        "accounts.Membership",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("A colleague of the organisation: they join with their own login."),
+    )
+    # A guest's link carries a random token; only its hash is kept.
+    token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["room", "created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.room_id}: {self.kind} {self.name}"

@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.http import Http404
 from django.urls import reverse
+from django.utils import timezone
 
 from finestreta.accounts.services import StaffContext, get_staff_context
 from finestreta.appointments.agenda import appointments_for_staff
@@ -29,6 +30,7 @@ from finestreta.appointments.contact import format_phone
 from finestreta.appointments.models import Appointment
 from finestreta.appointments.services import get_appointment_by_join_token, join_token
 from finestreta.tenants.models import Organisation
+from finestreta.video import files, notify
 from finestreta.video.models import ChatLine, Presence, Role, Room, RoomEvent
 
 MAX_PARTICIPANTS = 4
@@ -66,6 +68,7 @@ class Joiner:
     name: str
     number: str = ""
     user_id: int | None = None
+    invitation_id: int | None = None  # a guest's
     staff: StaffContext | None = field(default=None, compare=False)
 
 
@@ -116,12 +119,22 @@ def get_appointment_for_citizen(
 
 
 def can_serve(staff: StaffContext, appointment: Appointment) -> bool:
-    """Staff who may attend the call: whoever reaches the appointment in the agenda, or, for a
-    pooled appointment (no office), any active agent with the service's skill."""
+    """Staff who may attend the call: whoever reaches the appointment in the agenda, a colleague
+    invited into it, or, for a pooled appointment (no office), any active agent with the
+    service's skill."""
+    from finestreta.video.models import Invitation
+
     if appointment.organisation_id != staff.organisation.pk:
         return False
     if appointments_for_staff(staff).filter(pk=appointment.pk).exists():
         return True
+    if Invitation.objects.filter(
+        room__appointment=appointment,
+        membership=staff.membership,
+        revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    ).exists():
+        return True  # invited into this call (interpreter, specialist, supervisor, transfer)
     return (
         appointment.office_id is None
         and staff.membership.services.filter(pk=appointment.service_id).exists()
@@ -191,11 +204,15 @@ def authenticate(
     user: Any,
     session: Any,
     now: dt.datetime,
+    guest: str | None = None,
 ) -> Joiner:
-    """Who is knocking at a room's WebSocket: the appointment's citizen (by the join token) or
-    staff who may serve it (by their session). Raises Refused."""
+    """Who is knocking at a room's WebSocket: the appointment's citizen (by the join token), a
+    guest (by their invitation's token) or staff who may serve it (by their session). Raises
+    Refused."""
     room = (
-        Room.objects.select_related("appointment__organisation", "appointment__service")
+        Room.objects.select_related(
+            "appointment__organisation", "appointment__service", "appointment__agent__user"
+        )
         .filter(organisation__slug=org_slug, public_id=public_id)
         .first()
     )
@@ -204,6 +221,19 @@ def authenticate(
     if room.state == Room.State.ENDED:
         raise Refused("ended", 4410, "The call has ended.")
     appointment = room.appointment
+    if guest:
+        from finestreta.video.invitations import guest_invitation
+
+        invitation = guest_invitation(room=room, token=guest, now=now)
+        if invitation is None:
+            raise Refused("not_allowed", 4401, "The invitation is not valid.")
+        return Joiner(
+            room=room,
+            role=Role.GUEST,
+            name=invitation.name,
+            number=invitation.kind,
+            invitation_id=invitation.pk,
+        )
     if token:
         try:
             found = get_appointment_for_citizen(
@@ -276,10 +306,13 @@ def join(joiner: Joiner, *, channel_name: str, resume: str | None, now: dt.datet
             same: dict[str, Any] = (
                 {"user__isnull": True} if joiner.user_id is None else {"user": joiner.user_id}
             )
+            if joiner.role == Role.GUEST:
+                same["invitation"] = joiner.invitation_id
             previous = Presence.objects.filter(
                 room=room, peer=resume, role=joiner.role, **same
             ).first()
-        admitted = joiner.role == Role.STAFF or room.citizen_admitted_at is not None
+        # Staff and invited guests go straight in; the citizen waits to be let in once.
+        admitted = joiner.role != Role.CITIZEN or room.citizen_admitted_at is not None
         state = Presence.State.ADMITTED if admitted else Presence.State.WAITING
         if state == Presence.State.ADMITTED:
             others = Presence.objects.filter(
@@ -296,7 +329,9 @@ def join(joiner: Joiner, *, channel_name: str, resume: str | None, now: dt.datet
             previous.connected = True
             previous.state = state
             previous.last_seen = now
-            previous.name, previous.number = joiner.name, joiner.number
+            previous.name = joiner.name
+            if joiner.role == Role.STAFF:
+                previous.number = joiner.number
             previous.save()
             presence = previous
         else:
@@ -306,13 +341,17 @@ def join(joiner: Joiner, *, channel_name: str, resume: str | None, now: dt.datet
                 role=joiner.role,
                 user_id=joiner.user_id,
                 name=joiner.name,
-                number=joiner.number,
+                number=joiner.number if joiner.role == Role.STAFF else "",
+                invited_as=joiner.number if joiner.role == Role.GUEST else "",
+                invitation_id=joiner.invitation_id,
                 state=state,
                 channel_name=channel_name,
                 since=now,
                 last_seen=now,
             )
         _event(room, RoomEvent.Kind.JOINED, presence, now, {"resumed": previous is not None})
+        if previous is None and state == Presence.State.WAITING:
+            notify.queue_waiting_alert(room, presence, now=now)
     return Joined(presence=presence, replaced_channel=replaced)
 
 
@@ -328,6 +367,8 @@ def leave(*, peer: str, channel_name: str, now: dt.datetime, for_good: bool) -> 
         presence.last_seen = now
         presence.save(update_fields=["connected", "channel_name", "last_seen"])
         _event(presence.room, RoomEvent.Kind.LEFT, presence, now, {"said_leave": for_good})
+        if for_good and presence.state == Presence.State.WAITING:
+            notify.withdraw_waiting_alert(presence.room, presence.peer)
     return presence
 
 
@@ -356,6 +397,7 @@ def admit(*, room: Room, staff_peer: Presence, peer: str, now: dt.datetime) -> P
             citizen_admitted_at=now
         )
         _event(room, RoomEvent.Kind.ADMITTED, citizen, now, {"by": staff_peer.peer}, staff_peer)
+        notify.withdraw_waiting_alert(room, citizen.peer)
     return citizen
 
 
@@ -378,8 +420,10 @@ def snapshot(room: Room, presence: Presence) -> dict[str, Any]:
     if presence.state == Presence.State.ADMITTED:
         lines = list(ChatLine.objects.filter(room=room).order_by("-seq")[:CHAT_HISTORY])
         data["chat"] = [chat_message(line) for line in reversed(lines)]
+        data["files"] = [files.file_message(shared) for shared in files.list_files(room)]
     else:
         data["chat"] = []
+        data["files"] = []
     data["notices"] = [
         {"text": event.details.get("text", ""), "at": event.at.isoformat()}
         for event in RoomEvent.objects.filter(room=room, kind=RoomEvent.Kind.NOTICE)
@@ -391,6 +435,8 @@ def describe(presence: Presence) -> dict[str, Any]:
     found = {"peer": presence.peer, "role": presence.role, "name": presence.name}
     if presence.role == Role.STAFF:
         found["number"] = presence.number
+    if presence.role == Role.GUEST:
+        found["as"] = presence.invited_as
     return found
 
 
@@ -501,6 +547,8 @@ def end_call(*, room: Room, presence: Presence, now: dt.datetime) -> None:
         Room.objects.filter(pk=room.pk, state=Room.State.OPEN).update(
             state=Room.State.ENDED, ended_at=now
         )
+        for waiting in Presence.objects.filter(room=room, state=Presence.State.WAITING):
+            notify.withdraw_waiting_alert(room, waiting.peer)
         Presence.objects.filter(room=room).update(connected=False, channel_name="")
         _event(room, RoomEvent.Kind.ENDED, presence, now, {}, presence)
 
@@ -558,4 +606,42 @@ __all__ = [
     "post_notice",
     "request_callback",
     "snapshot",
+]
+
+
+# --- Pages (read only) ----------------------------------------------------------------------
+
+
+def window_state(appointment: Appointment, *, now: dt.datetime) -> str:
+    """Where `now` falls in the citizen's join window: "early", "open" or "late"."""
+    opens, closes = join_window(appointment)
+    if now < opens:
+        return "early"
+    if now > closes:
+        return "late"
+    return "open"
+
+
+def room_socket_path(room: Room) -> str:
+    """The WebSocket address of a room (routing.py), for the pages to connect to."""
+    return f"/ws/{room.appointment.organisation.slug}/video/{room.public_id}/"
+
+
+def lobby_socket_path(organisation: Organisation) -> str:
+    return f"/ws/{organisation.slug}/video/lobby/"
+
+
+def check_turn_servers(room: Room, *, now: float | None = None) -> list[dict[str, Any]]:
+    """The TURN entries of `ice_servers`, for the pre-call page's relay check (empty when no
+    TURN is configured). Named after the room: there is no participant yet."""
+    return [
+        server for server in ice_servers(f"check-{room.public_id}", now=now) if "username" in server
+    ]
+
+
+__all__ += [
+    "check_turn_servers",
+    "lobby_socket_path",
+    "room_socket_path",
+    "window_state",
 ]

@@ -162,6 +162,9 @@ def test_the_production_configuration_passes_djangos_deployment_checks() -> None
             "DEBUG": "0",
             "SECRET_KEY": GOOD_SECRET,
             "ALLOWED_HOSTS": "finestreta.example",
+            "VIDEO_FILE_KEYS": "qQv0Qp0tUbxW1Wq2b9dC9Cq6m7X0eYbEJr1b9Rz1s0s=",
+            "VIDEO_TURN_URLS": "turn:turn.finestreta.example:3478",
+            "VIDEO_TURN_SECRET": GOOD_SECRET,
         },
         capture_output=True,
         text=True,
@@ -169,3 +172,24 @@ def test_the_production_configuration_passes_djangos_deployment_checks() -> None
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_deployment_checks_ask_for_the_file_keys_and_turn() -> None:
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={
+            **{k: v for k, v in os.environ.items() if k != "FINESTRETA_TESTING"},
+            "DEBUG": "0",
+            "SECRET_KEY": GOOD_SECRET,
+            "ALLOWED_HOSTS": "finestreta.example",
+            "VIDEO_FILE_KEYS": "not-a-key",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "finestreta.video.E002" in result.stderr + result.stdout
+    assert "finestreta.video.W001" in result.stderr + result.stdout

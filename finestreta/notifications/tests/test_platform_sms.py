@@ -19,6 +19,7 @@ KINDS = [
     "reminder",
     "waiting_list_offer",
     "verification_code",
+    "video_join_link",
 ]
 
 
@@ -34,7 +35,8 @@ class Booked:
 
 @pytest.mark.parametrize("language", ["ca", "es", "oc", "en"])
 @pytest.mark.parametrize("kind", KINDS)
-def test_each_platform_sms_fits_two_segments(language: str, kind: str) -> None:
+@pytest.mark.parametrize("video", [False, True])
+def test_each_platform_sms_fits_two_segments(language: str, kind: str, video: bool) -> None:
     with translation.override(language):
         text = render_to_string(
             f"notifications/{kind}.sms.txt",
@@ -44,6 +46,7 @@ def test_each_platform_sms_fits_two_segments(language: str, kind: str) -> None:
                 "manage_url": LINK,
                 "book_url": LINK,
                 "waiting_url": LINK,
+                "join_url": LINK.replace("appointment", "video") if video else "",
                 "code": "123456",
             },
         )

@@ -12,7 +12,7 @@ from finestreta.accounts.models import Membership
 from finestreta.appointments import notify
 from finestreta.appointments.changes import cancel_appointment
 from finestreta.appointments.models import Appointment, CancelledBy
-from finestreta.appointments.services import manage_token
+from finestreta.appointments.services import join_token, manage_token
 from finestreta.notifications.models import Message, MessagingSettings
 from finestreta.notifications.services import deliver, deliver_due, reminder_offsets
 from tests.factories import AppointmentFactory
@@ -60,9 +60,10 @@ def test_reminders_are_queued_24_hours_and_1_hour_before_by_email_and_sms(
     assert deliver_due(now=START - dt.timedelta(hours=24)) == 2
     sms = queued[1].body
     # No personal data; the booking code appears only inside the signed link.
-    text = sms.replace(manage_token(appointment), "")
+    text = sms.replace(manage_token(appointment), "").replace(join_token(appointment), "")
     assert "nuria" not in text.lower() and appointment.code not in text
-    assert "10/12" in sms and "11:00" in sms and "/appointment/" in sms
+    # A video appointment's SMS reminder carries the link into the call.
+    assert "10/12" in sms and "11:00" in sms and "/video/" in sms
     email = queued[0]
     assert "11:00" in email.subject or "11:00" in email.body
     assert "/appointment/" in email.body

@@ -7,6 +7,7 @@ import re
 import pytest
 from django.test import Client
 
+from finestreta.notifications import templating
 from finestreta.notifications.models import MessageTemplate
 from finestreta.privacy.models import AuditEvent
 from tests.personas import log_in
@@ -39,7 +40,7 @@ def test_the_list_shows_every_kind_channel_and_language(personas, admin) -> None
     )
     page = admin.get(LIST).content.decode()
     edit_links = re.findall(r'href="/org-a/staff/messages/templates/\w+/\w+/\w+/"', page)
-    assert len(edit_links) == 6 * 2 * 4
+    assert len(edit_links) == len(templating.KINDS) * 2 * 4
     assert page.count("Your own text") == 1
 
 

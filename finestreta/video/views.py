@@ -1,0 +1,105 @@
+"""The citizen's video pages, reached by the join link of a video appointment: the check of
+camera, microphone, speaker and network before the call, and the call itself (its waiting room
+first). The call runs in the browser (static/finestreta/video/); these pages carry what it needs
+in data attributes and every text it shows, translated."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+from finestreta.appointments.common import InvalidLink
+from finestreta.appointments.models import Appointment
+from finestreta.tenants.models import Organisation
+from finestreta.tenants.services import get_public_organisation
+from finestreta.video import services
+from finestreta.video.models import Room
+
+
+@require_safe
+@never_cache  # the page carries short-lived TURN credentials
+def precall(request: HttpRequest, org: str, token: str) -> HttpResponse:
+    organisation = get_public_organisation(org)
+    now = timezone.now()
+    try:
+        appointment = services.get_appointment_for_citizen(
+            organisation=organisation, token=token, now=now
+        )
+    except InvalidLink:
+        return _invalid_link(request, organisation)
+    context = _page(appointment, token, now)
+    turn_servers = services.check_turn_servers(context["room"])
+    context.update(turn_servers=json.dumps(turn_servers), relay_check=bool(turn_servers))
+    return render(request, "video/precall.html", context)
+
+
+@require_safe
+@never_cache
+def call(request: HttpRequest, org: str, token: str) -> HttpResponse:
+    organisation = get_public_organisation(org)
+    now = timezone.now()
+    try:
+        appointment = services.get_appointment_for_citizen(
+            organisation=organisation, token=token, now=now
+        )
+    except InvalidLink:
+        return _invalid_link(request, organisation)
+    return render(request, "video/call.html", _page(appointment, token, now))
+
+
+def _page(appointment: Appointment, token: str, now: dt.datetime) -> dict[str, Any]:
+    room = services.get_room(appointment)
+    opens, closes = services.join_window(appointment)
+    return {
+        "organisation": appointment.organisation,
+        "appointment": appointment,
+        "room": room,
+        "token": token,
+        "opens": opens,
+        "closes": closes,
+        "window": services.window_state(appointment, now=now),
+        "ended": room.state == Room.State.ENDED,
+        "socket_path": services.room_socket_path(room),
+    }
+
+
+@require_safe
+@never_cache
+def guest(request: HttpRequest, org: str, room: str, token: str) -> HttpResponse:
+    """The call page of a guest the agent invited (an interpreter, a specialist): in at once,
+    by the link of their invitation."""
+    from finestreta.video.invitations import guest_invitation
+
+    organisation = get_public_organisation(org)
+    found = (
+        Room.objects.select_related("appointment__service")
+        .filter(organisation=organisation, public_id=room)
+        .first()
+    )
+    invitation = guest_invitation(room=found, token=token, now=timezone.now()) if found else None
+    if found is None or invitation is None:
+        return _invalid_link(request, organisation)
+    return render(
+        request,
+        "video/guest.html",
+        {
+            "organisation": organisation,
+            "appointment": found.appointment,
+            "room": found,
+            "invitation": invitation,
+            "guest_token": token,
+            "ended": found.state == Room.State.ENDED,
+            "socket_path": services.room_socket_path(found),
+        },
+    )
+
+
+def _invalid_link(request: HttpRequest, organisation: Organisation) -> HttpResponse:
+    return render(request, "video/invalid_link.html", {"organisation": organisation}, status=404)

@@ -1,0 +1,443 @@
+"""The video pages in a real Chromium against the real ASGI server (`manage.py serve`: daphne
+and a worker, as `make run` starts them), since the pages need the signaling WebSocket:
+
+- axe-core finds nothing on the check page, the waiting room, the staff's waiting room, the
+  staff's call page (with its files and invitations, and a guest's link just made), an invited
+  guest's call page (nor on the call itself), and nothing breaks the Content Security Policy;
+- the check page and the chat work with the keyboard alone;
+- a whole call: the citizen checks their devices and waits; the agent, alerted live in the
+  waiting room, opens the call and admits them; both peer connections reach "connected" (the
+  fake camera's video arrives), a chat line passes each way, the citizen shares a PDF that the
+  agent downloads (and a file of the wrong kind is refused, in words), and ending the call leads
+  the agent to record the outcome.
+
+Chromium gets fake camera and microphone (`--use-fake-device-for-media-stream`, permission
+granted by `--use-fake-ui-for-media-stream`) and may use host candidates on this machine for
+WebRTC (`--allow-loopback-in-peer-connection`, no mDNS hiding): traffic stays on this host.
+No TURN server runs here, so the relay check of the check page is not exercised in a browser
+(its page data is tested in finestreta/video/tests/test_pages.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+import requests
+from django.utils import timezone
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+
+from finestreta.accounts.models import Membership, User
+from finestreta.accounts.services import StaffContext
+from finestreta.appointments.models import Appointment
+from finestreta.appointments.services import join_token
+from finestreta.catalogue.models import AttentionLevel
+from finestreta.video import invitations, services
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP, Visit
+from tests.browser.data import BrowserData
+from tests.browser.test_accessibility import check_page
+from tests.browser.test_keyboard import active_id, tab_to
+from tests.factories import AppointmentFactory
+from tests.processes import child_env, free_port, running, wait_until
+
+pytestmark = pytest.mark.browser
+
+CALL_ARGS = [
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+]
+CONNECT_TIMEOUT = 30_000  # ms
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+@pytest.fixture(scope="module")
+def call_browser(browser: Browser) -> Iterator[Browser]:
+    """A second Chromium of the package's Playwright, with fake devices: only these tests
+    need them, so the shared browser stays as it is."""
+    with tempfile.TemporaryDirectory(prefix="finestreta-chromium-call-") as home:
+        chromium = browser.browser_type.launch(
+            executable_path=CHROMIUM,
+            args=[*CHROMIUM_ARGS, *CALL_ARGS],
+            env={**os.environ, "HOME": home},
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def asgi_server(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real web server on the test database. DEBUG on: the staff member of the browser
+    data is a demo account, and demo accounts exist only while DEBUG is on. Files shared in
+    calls go to a temporary directory."""
+    port = free_port()
+    files = tmp_path_factory.mktemp("video-files")
+    env = child_env(DEBUG="1", VIDEO_FILES_DIR=str(files))
+    with running(["serve", "--port", str(port)], env=env) as server:
+        base = f"http://127.0.0.1:{port}"
+        if not wait_until(lambda: _up(base), timeout=60):
+            server.terminate()
+            output = server.communicate(timeout=15)[0]
+            pytest.fail(f"the server did not start:\n{output}")
+        yield base
+
+
+def _up(base: str) -> bool:
+    try:
+        return requests.get(f"{base}/healthz", timeout=2).status_code == 200
+    except requests.RequestException:  # not listening yet, or still starting (a read timeout)
+        return False
+
+
+@pytest.fixture
+def video_appointment(browser_data: BrowserData) -> Appointment:
+    """A video appointment in a few minutes: its waiting room is open."""
+    membership = Membership.objects.get(user=browser_data.staff)
+    Membership.objects.filter(pk=membership.pk).update(staff_number="A-1042")
+    return AppointmentFactory(
+        agent=membership,
+        service=browser_data.services[AttentionLevel.ATTENDED],
+        channel="video",
+        starts_at=timezone.now() + dt.timedelta(minutes=10),
+        name="Núria Vidal",
+        phone="+34612345678",
+    )
+
+
+@pytest.fixture
+def open_call(call_browser: Browser, asgi_server: str) -> Iterator[Callable[..., Visit]]:
+    """A page in a new context of the fake-device Chromium, on the ASGI server. Script errors
+    fail the test, as do breaches of the Content Security Policy."""
+    visits: list[Visit] = []
+    errors: list[str] = []
+
+    def factory(language: str = "ca", *, user: User | None = None) -> Visit:
+        context = call_browser.new_context(viewport=DESKTOP, base_url=asgi_server)
+        page = context.new_page()
+        visit = Visit(page=page, base_url=asgi_server)
+        visits.append(visit)
+
+        def on_console(message: ConsoleMessage) -> None:
+            if "Content Security Policy" in message.text:
+                visit.csp_messages.append(f"{page.url}: {message.text}")
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
+        visit.set_language(language)
+        if user is not None:
+            visit.log_in(user)
+        return visit
+
+    yield factory
+    for visit in visits:
+        visit.page.context.close()
+    for visit in visits:
+        visit.assert_csp_respected()
+    assert not errors, "Script errors:\n" + "\n".join(errors)
+
+
+def precall_path(item: Appointment) -> str:
+    return f"/{item.organisation.slug}/video/{join_token(item)}/"
+
+
+def room_path(item: Appointment) -> str:
+    return f"/{item.organisation.slug}/staff/video/{services.get_room(item).public_id}/"
+
+
+def wait_state(page: Page, state: str, timeout: int = 15_000) -> None:
+    expect(page.locator("#call")).to_have_attribute("data-state", state, timeout=timeout)
+
+
+def run_checks(page: Page) -> None:
+    page.click("#check-devices")
+    expect_check(page, "camera", "ok")
+    expect_check(page, "microphone", "ok")
+    expect_check(page, "signaling", "ok")
+
+
+def expect_check(page: Page, name: str, state: str) -> None:
+    expect(page.locator(f"#check-{name}")).to_have_attribute("data-state", state, timeout=15_000)
+
+
+def invite_guest(item: Appointment, user: User, name: str) -> str:
+    """A guest invited into the appointment's call by `user`; the path of their link."""
+    membership = Membership.objects.select_related("organisation").get(user=user)
+    staff = StaffContext(user=user, organisation=membership.organisation, membership=membership)
+    invited = invitations.invite_guest(
+        staff=staff, room=services.get_room(item), name=name, kind="specialist", now=timezone.now()
+    )
+    return urlparse(invited.link).path
+
+
+# --- (a) axe-core ----------------------------------------------------------------------------
+
+
+def test_the_video_pages_are_accessible(
+    browser_data: BrowserData, video_appointment: Appointment, open_call: Callable[..., Visit]
+) -> None:
+    problems: list[str] = []
+    citizen = open_call("ca")
+    citizen.goto(precall_path(video_appointment))
+    run_checks(citizen.page)
+    expect(citizen.page.locator("#check-summary")).not_to_be_empty()
+    problems += [f"check page: {p}" for p in check_page(citizen, "ca")]
+
+    staff = open_call("ca", user=browser_data.staff)
+    staff.goto("/generalitat/staff/video/")
+    expect(staff.page.locator("#lobby")).to_have_attribute("data-live", "on", timeout=15_000)
+
+    citizen.goto(f"{precall_path(video_appointment)}call/")
+    wait_state(citizen.page, "waiting")
+    expect(citizen.page.locator("#waiting-room")).to_be_visible()
+    problems += [f"waiting room: {p}" for p in check_page(citizen, "ca")]
+
+    expect(staff.page.locator("#waiting-list li")).to_have_count(1, timeout=15_000)
+    expect(staff.page.locator("#lobby-alert")).to_contain_text("Núria Vidal")
+    problems += [f"staff waiting room: {p}" for p in check_page(staff, "ca")]
+
+    # The staff's call page, with an invitation listed: revoking it (with the keyboard) and
+    # making a guest's link update the panel in place (the call goes on), and the long link
+    # wraps on a phone.
+    invite_guest(video_appointment, browser_data.staff, "Jordi Pla")
+    staff.goto(room_path(video_appointment))
+    agent = staff.page
+    wait_state(agent, "admitted")
+    expect(agent.locator("#files")).to_be_visible()
+    peer_id = agent.evaluate("() => window.finestretaCall.peerId")
+    agent.locator("#invitations li[data-state=live] button").focus()
+    agent.keyboard.press("Enter")
+    expect(agent.locator("#invitations li[data-state=revoked]")).to_contain_text(
+        "Jordi Pla", timeout=10_000
+    )
+    result = agent.locator("#invite-result")
+    expect(result.locator(".message-success")).to_have_count(1)
+    expect(result).to_be_focused()
+
+    agent.fill("#id_guest-name", "Anna Puig")
+    agent.select_option("#id_guest-kind", "interpreter")
+    agent.click("#invite-guest button[type=submit]")
+    expect(result).to_contain_text("/guest/", timeout=10_000)
+    expect(result).to_be_focused()
+    expect(agent.locator("#invitations li[data-state=live]")).to_contain_text("Anna Puig")
+    assert agent.evaluate("() => window.finestretaCall.peerId") == peer_id  # not reloaded
+    link = next(word for word in result.inner_text().split() if "/guest/" in word)
+
+    # The guest joins at once; the others see as what they take part.
+    guest = open_call("ca")
+    guest.goto(urlparse(link).path)
+    wait_state(guest.page, "admitted")
+    expect(guest.page.locator("#files")).to_have_count(0)  # guests share no files
+    guest_tile = agent.locator(".tile", has_text="Anna Puig")
+    expected = agent.locator('#video-texts [data-key="as-interpreter"]').inner_text()
+    expect(guest_tile.locator(".tile-number")).to_have_text(f"({expected})", timeout=15_000)
+    expect(agent.locator("#waiting-people li")).to_have_count(1, timeout=15_000)
+    problems += [f"staff call page: {p}" for p in check_page(staff, "ca")]
+    problems += [f"guest's call page: {p}" for p in check_page(guest, "ca")]
+    assert not problems, "\n\n".join(problems)
+
+
+# --- (b) the keyboard ------------------------------------------------------------------------
+
+
+def test_the_check_page_works_with_the_keyboard_alone(
+    browser_data: BrowserData, video_appointment: Appointment, open_call: Callable[..., Visit]
+) -> None:
+    citizen = open_call("en")
+    page = citizen.page
+    citizen.goto(precall_path(video_appointment))
+
+    tab_to(page, "check-devices")
+    page.keyboard.press("Enter")
+    expect_check(page, "camera", "ok")
+    expect_check(page, "microphone", "ok")
+    expect_check(page, "signaling", "ok")
+    page.wait_for_function(
+        "() => document.getElementById('preview').videoWidth > 0", timeout=10_000
+    )
+    page.wait_for_function("() => document.getElementById('mic-level').value > 0", timeout=10_000)
+
+    tab_to(page, "play-sound")
+    page.keyboard.press("Enter")
+    expect(page.locator("#sound-note")).not_to_be_empty()
+    if page.locator("#speaker-choice").is_visible():  # where the browser can choose an output
+        tab_to(page, "speaker-select")
+
+    tab_to(page, "go-to-call")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url.endswith(f"{precall_path(video_appointment)}call/")
+    wait_state(page, "waiting")
+
+
+# --- (c) a whole call ------------------------------------------------------------------------
+
+
+def test_a_citizen_waits_the_agent_admits_them_they_connect_and_chat_and_the_agent_ends(
+    browser_data: BrowserData,
+    video_appointment: Appointment,
+    open_call: Callable[..., Visit],
+    tmp_path: Path,
+) -> None:
+    staff = open_call("en", user=browser_data.staff)
+    agent = staff.page
+    staff.goto("/generalitat/staff/video/")
+    expect(agent.locator("#lobby")).to_have_attribute("data-live", "on", timeout=15_000)
+    expect(agent.locator("#nobody-waiting")).to_be_visible()
+
+    # The citizen opens the join link, passes the check and goes to the waiting room.
+    visitor = open_call("en")
+    citizen = visitor.page
+    visitor.goto(precall_path(video_appointment))
+    run_checks(citizen)
+    expect(citizen.locator("#check-summary")).to_have_text(
+        "Everything works. You can go to the waiting room."
+    )
+    with citizen.expect_navigation():
+        citizen.click("#go-to-call")
+    wait_state(citizen, "waiting")
+    expect(citizen.locator("#call-status")).to_have_text(
+        "Waiting for Government of Catalonia to let you in."
+    )
+
+    # The agent is alerted live and opens the call.
+    expect(agent.locator("#lobby-alert")).to_have_text(
+        "Núria Vidal is waiting to join a video call.", timeout=15_000
+    )
+    with agent.expect_navigation():
+        agent.click("#waiting-list .waiting-link")
+    wait_state(agent, "admitted")
+    agent.fill("#notice-text", "I will be with you in a minute.")
+    agent.click("#notice-form button")
+    expect(citizen.locator("#notices")).to_contain_text("I will be with you in a minute.")
+
+    admit = agent.locator("#waiting-people button.admit")
+    expect(admit).to_have_text("Admit Núria Vidal", timeout=15_000)
+    admit.click()
+
+    # Both connect, and the fake camera's video arrives on each side.
+    wait_state(citizen, "admitted")
+    for page in (citizen, agent):
+        expect(page.locator("#call")).to_have_attribute(
+            "data-connection", "connected", timeout=CONNECT_TIMEOUT
+        )
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.tile-video')].some(v => v.videoWidth > 0)",
+            timeout=CONNECT_TIMEOUT,
+        )
+    expect(citizen.locator(".tile .tile-name")).to_have_text("Marta Vidal")
+    expect(citizen.locator(".tile .tile-number")).to_have_text("(staff number A-1042)")
+    expect(agent.locator(".tile .tile-name")).to_have_text("Núria Vidal")
+    expect(agent.locator("#waiting-people li")).to_have_count(0)
+
+    # Chat: the citizen with the keyboard alone; the line is acknowledged and reaches the agent.
+    tab_to(citizen, "chat-text", limit=60)  # from the top of the page
+    citizen.keyboard.type("Bon dia, tinc el DNI a punt.")
+    citizen.keyboard.press("Enter")
+    assert active_id(citizen) == "chat-text"
+    mine = citizen.locator("#chat-lines li:not(.chat-pending)")
+    expect(mine).to_have_count(1, timeout=10_000)
+    expect(mine).to_contain_text("Bon dia, tinc el DNI a punt.")
+    expect(citizen.locator("#chat-lines .chat-pending")).to_have_count(0)
+    expect(agent.locator("#chat-lines li")).to_contain_text("Bon dia, tinc el DNI a punt.")
+    agent.fill("#chat-text", "Perfecte, comencem.")
+    agent.press("#chat-text", "Enter")
+    expect(citizen.locator("#chat-lines li").nth(1)).to_contain_text("Perfecte, comencem.")
+    assert citizen.locator("#chat-lines li").nth(0).get_attribute("data-seq") == "1"
+    assert citizen.locator("#chat-lines li").nth(1).get_attribute("data-seq") == "2"
+
+    # The signaling socket drops while the citizen sends a line: the page reconnects with
+    # `resume` (same peer id), the media keep flowing, and the line, never acknowledged, is
+    # sent again and arrives once.
+    peer_id = citizen.evaluate("() => window.finestretaCall.peerId")
+    pending = citizen.evaluate(
+        """() => {
+          window.finestretaCall.signaling.socket.close();
+          document.getElementById('chat-text').value = 'Em sentiu?';
+          document.getElementById('chat-form').requestSubmit();
+          return document.querySelectorAll('#chat-lines .chat-pending').length;
+        }"""
+    )
+    assert pending == 1
+    expect(citizen.locator("#chat-lines li:not(.chat-pending)")).to_have_count(3, timeout=15_000)
+    expect(citizen.locator("#chat-lines .chat-pending")).to_have_count(0)
+    expect(agent.locator("#chat-lines li")).to_have_count(3)
+    expect(agent.locator("#chat-lines li").nth(2)).to_contain_text("Em sentiu?")
+    assert citizen.evaluate("() => window.finestretaCall.peerId") == peer_id
+    expect(citizen.locator("#call")).to_have_attribute("data-connection", "connected")
+    wait_state(citizen, "admitted")
+
+    # The citizen mutes the microphone: the agent's tile says so.
+    citizen.click("#toggle-mic")
+    expect(citizen.locator("#toggle-mic")).to_have_attribute("aria-pressed", "true")
+    expect(agent.locator(".tile .media-state")).to_have_text("Microphone off")
+
+    # The citizen shares a PDF: the agent sees it listed and downloads the same bytes.
+    pdf = tmp_path / "justificant.pdf"
+    pdf.write_bytes(PDF)
+    citizen.set_input_files("#files-input", str(pdf))
+    citizen.focus("#files-share")
+    citizen.keyboard.press("Enter")
+    expect(citizen.locator("#files-status")).to_have_text(
+        "justificant.pdf is shared: everyone in the call can download it.", timeout=10_000
+    )
+    expect(citizen.locator("#files-list li")).to_have_count(1)  # its own, once
+    shared = agent.locator("#files-list li")
+    expect(shared).to_have_count(1, timeout=10_000)
+    expect(shared).to_contain_text("justificant.pdf")
+    expect(shared).to_contain_text("1 KB · shared by Núria Vidal at")
+    href = shared.locator("a").get_attribute("href")
+    assert href is not None and href.startswith(room_path(video_appointment))
+    download = agent.request.get(href)
+    assert download.status == 200
+    assert download.body() == PDF
+    assert download.headers["content-disposition"].startswith("attachment")
+
+    # A text file named .pdf is refused, and the server's reason is shown.
+    fake = tmp_path / "notes.pdf"
+    fake.write_bytes(b"Just some notes, not a PDF.\n")
+    citizen.set_input_files("#files-input", str(fake))
+    citizen.click("#files-share")
+    status = citizen.locator("#files-status")
+    expect(status).to_have_text(
+        "Only PDF documents and pictures (JPEG, PNG or WebP) can be shared.", timeout=10_000
+    )
+    expect(status).to_have_class("files-status files-problem")
+    expect(agent.locator("#files-list li")).to_have_count(1)
+
+    # The agent reloads the page: back as the same participant, they offer afresh, the citizen
+    # answers on a new connection (one tile still), and the chat so far is there.
+    agent.reload()
+    wait_state(agent, "admitted")
+    for page in (agent, citizen):
+        expect(page.locator("#call")).to_have_attribute(
+            "data-connection", "connected", timeout=CONNECT_TIMEOUT
+        )
+    agent.wait_for_function(
+        "() => [...document.querySelectorAll('.tile-video')].some(v => v.videoWidth > 0)",
+        timeout=CONNECT_TIMEOUT,
+    )
+    expect(citizen.locator(".tile")).to_have_count(1)
+    expect(agent.locator(".tile")).to_have_count(1)
+    expect(agent.locator("#chat-lines li")).to_have_count(3)
+    expect(agent.locator("#files-list li")).to_have_count(1)  # from welcome
+
+    # The call itself, with its tiles and chat shown, passes axe-core too.
+    problems = check_page(visitor, "en")
+    assert not problems, "\n\n".join(problems)
+
+    # The agent ends the call and is led to record the outcome.
+    agent.click("#end-call")
+    wait_state(agent, "ended")
+    wait_state(citizen, "ended")
+    expect(citizen.locator("#ended-panel")).to_be_visible()
+    outcome = agent.locator("#record-outcome")
+    expect(outcome).to_be_visible()
+    assert outcome.get_attribute("href") == (
+        f"/generalitat/staff/appointments/{video_appointment.code}/"
+    )
