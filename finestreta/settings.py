@@ -152,7 +152,19 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": env_int("CHANNEL_CAPACITY", 1000)},
+            "CONFIG": {
+                # redis-py's own defaults break a quiet call: a 5-second socket timeout equal
+                # to channels_redis's blocking read (the consumer dies with it), and a pool of
+                # 100 connections that raises when busy.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": env_int("REDIS_SOCKET_TIMEOUT", 15),
+                        "max_connections": env_int("REDIS_MAX_CONNECTIONS", 1000),
+                    }
+                ],
+                "capacity": env_int("CHANNEL_CAPACITY", 1000),
+            },
         }
     }
 else:

@@ -14,7 +14,9 @@ import logging
 import time
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import ChannelFull
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import timezone
 
@@ -52,6 +54,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         self.groups_joined: list[str] = []
         self.tokens = float(RATE)
         self.refilled = time.monotonic()
+        self.touched = time.monotonic()  # joining counts as being seen
         await self.accept()
         self.hello_timer = asyncio.create_task(self._expect_hello())
 
@@ -221,7 +224,10 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     async def on_ping(self, content: dict[str, Any]) -> None:
         _room, presence = self._in()
-        await database_sync_to_async(services.touch)(peer=presence.peer, now=timezone.now())
+        now = time.monotonic()
+        if now - self.touched >= services.TOUCH_EVERY.total_seconds():
+            self.touched = now
+            await database_sync_to_async(services.touch)(peer=presence.peer, now=timezone.now())
         await self.send_json({"type": "pong"})
 
     async def on_signal(self, content: dict[str, Any]) -> None:
@@ -254,12 +260,17 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             channel = await database_sync_to_async(self._admitted_channel)(to)
         if channel is None:
             raise services.NotAllowed("not_in_room", "Nobody in the call has that id.")
-        await self.channel_layer.send(channel, {"type": "video.relay", "message": message})
+        try:
+            await self.channel_layer.send(channel, {"type": "video.relay", "message": message})
+        except ChannelFull:
+            raise services.NotAllowed(
+                "busy", "The other side is not keeping up; send again."
+            ) from None
 
     def _admitted_channel(self, peer: str) -> str | None:
         found = (
             Presence.objects.filter(
-                room=self.room, peer=peer, state=Presence.State.ADMITTED, connected=True
+                room=self.room, peer=peer, state=Presence.State.ADMITTED, **services.live()
             )
             .values_list("channel_name", flat=True)
             .first()
@@ -302,12 +313,12 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         channels = await database_sync_to_async(self._waiting_channels)()
         message = {"type": "notice", "text": event.details["text"], "at": event.at.isoformat()}
         for channel in channels:
-            await self.channel_layer.send(channel, {"type": "video.relay", "message": message})
+            await self._send_quietly(channel, {"type": "video.relay", "message": message})
 
     def _waiting_channels(self) -> list[str]:
         return list(
             Presence.objects.filter(
-                room=self.room, state=Presence.State.WAITING, connected=True
+                room=self.room, state=Presence.State.WAITING, **services.live()
             ).values_list("channel_name", flat=True)
         )
 
@@ -342,7 +353,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             room=room, presence=presence, now=timezone.now()
         )
         for channel in channels:
-            await self.channel_layer.send(channel, {"type": "video.ended"})
+            await self._send_quietly(channel, {"type": "video.ended"})
         await self.channel_layer.group_send(room_group(room), {"type": "video.ended"})
         await self.channel_layer.group_send(staff_group(room), {"type": "video.ended"})
         await self._tell_staff({"type": "room-ended", "room": room.public_id})
@@ -400,6 +411,23 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     async def video_lobby(self, event: dict[str, Any]) -> None:
         """Lobby events reach staff in rooms through their own group instead."""
+
+    async def _send_quietly(self, channel: str, event: dict[str, Any]) -> None:
+        """To one other connection; one that is not keeping up misses it (and is told the state
+        again when it reconnects), without closing this one."""
+        try:
+            await self.channel_layer.send(channel, event)
+        except ChannelFull:
+            logger.warning("dropped a %s for a channel that is full", event["type"])
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """As Channels' own, without closing old database connections before every message:
+        every database access here goes through `database_sync_to_async`, which does that
+        already (this halves the trips to the database thread per relayed signal)."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     # --- Replies ------------------------------------------------------------------------------
 

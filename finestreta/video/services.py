@@ -18,7 +18,7 @@ import phonenumbers
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -39,6 +39,15 @@ NOTICE_MAX = 500
 CHAT_HISTORY = 200
 # A participant whose socket closed without a "leave" may resume for this long.
 RESUME_GRACE = dt.timedelta(seconds=60)
+# Clients ping every 20 seconds and a ping is written at most every TOUCH_EVERY: a presence
+# not seen for LIVE_FOR is a connection that died with its server (a crash leaves no "leave").
+TOUCH_EVERY = dt.timedelta(seconds=30)
+LIVE_FOR = dt.timedelta(seconds=90)
+
+
+def live() -> dict[str, Any]:
+    """The filter of presences really there: connected, and seen lately."""
+    return {"connected": True, "last_seen__gte": timezone.now() - LIVE_FOR}
 
 
 class Refused(Exception):
@@ -160,7 +169,7 @@ def list_waiting(staff: StaffContext) -> list[Presence]:
             room__state=Room.State.OPEN,
             role=Role.CITIZEN,
             state=Presence.State.WAITING,
-            connected=True,
+            **live(),
         )
         .select_related("room__appointment__service")
         .order_by("since")
@@ -315,9 +324,7 @@ def join(joiner: Joiner, *, channel_name: str, resume: str | None, now: dt.datet
         admitted = joiner.role != Role.CITIZEN or room.citizen_admitted_at is not None
         state = Presence.State.ADMITTED if admitted else Presence.State.WAITING
         if state == Presence.State.ADMITTED:
-            others = Presence.objects.filter(
-                room=room, state=Presence.State.ADMITTED, connected=True
-            )
+            others = Presence.objects.filter(room=room, state=Presence.State.ADMITTED, **live())
             if previous is not None:
                 others = others.exclude(pk=previous.pk)
             if others.count() >= MAX_PARTICIPANTS:
@@ -381,13 +388,11 @@ def admit(*, room: Room, staff_peer: Presence, peer: str, now: dt.datetime) -> P
         raise NotAllowed("not_allowed", "Only staff can admit.")
     with transaction.atomic():
         Room.objects.select_for_update().filter(pk=room.pk).first()
-        citizen = Presence.objects.filter(
-            room=room, peer=peer, role=Role.CITIZEN, connected=True
-        ).first()
+        citizen = Presence.objects.filter(room=room, peer=peer, role=Role.CITIZEN, **live()).first()
         if citizen is None:
             raise NotAllowed("not_in_room", "Nobody is waiting with that id.")
         admitted = Presence.objects.filter(
-            room=room, state=Presence.State.ADMITTED, connected=True
+            room=room, state=Presence.State.ADMITTED, **live()
         ).count()
         if citizen.state != Presence.State.ADMITTED and admitted >= MAX_PARTICIPANTS:
             raise NotAllowed("room_full", "The call is full.")
@@ -405,7 +410,7 @@ def snapshot(room: Room, presence: Presence) -> dict[str, Any]:
     """What `welcome` tells a participant: the others, the waiting citizens (to staff), the
     chat and the notices so far (docs/signaling.md)."""
     connected = list(
-        Presence.objects.filter(room=room, connected=True).exclude(pk=presence.pk).order_by("since")
+        Presence.objects.filter(room=room, **live()).exclude(pk=presence.pk).order_by("since")
     )
     admitted = [p for p in connected if p.state == Presence.State.ADMITTED]
     if presence.state == Presence.State.WAITING:
@@ -441,18 +446,18 @@ def describe(presence: Presence) -> dict[str, Any]:
 
 
 def admitted_peers(room: Room) -> list[Presence]:
-    return list(Presence.objects.filter(room=room, state=Presence.State.ADMITTED, connected=True))
+    return list(Presence.objects.filter(room=room, state=Presence.State.ADMITTED, **live()))
 
 
 def is_admitted(*, room: Room, peer: str) -> bool:
     return Presence.objects.filter(
-        room=room, peer=peer, state=Presence.State.ADMITTED, connected=True
+        room=room, peer=peer, state=Presence.State.ADMITTED, **live()
     ).exists()
 
 
 def staff_channels(room: Room) -> list[str]:
     return list(
-        Presence.objects.filter(room=room, role=Role.STAFF, connected=True).values_list(
+        Presence.objects.filter(room=room, role=Role.STAFF, **live()).values_list(
             "channel_name", flat=True
         )
     )
@@ -554,9 +559,12 @@ def end_call(*, room: Room, presence: Presence, now: dt.datetime) -> None:
 
 
 def forget_stale(*, now: dt.datetime) -> int:
-    """Presences disconnected longer than the resume grace (their client did not come back)."""
+    """Forget presences whose client did not come back: disconnected longer than the resume
+    grace, or "connected" but silent for long (their server died). Run by the task workers'
+    sweeper."""
     deleted, _rows = Presence.objects.filter(
-        connected=False, last_seen__lt=now - RESUME_GRACE
+        Q(connected=False, last_seen__lt=now - RESUME_GRACE)
+        | Q(connected=True, last_seen__lt=now - LIVE_FOR - RESUME_GRACE)
     ).delete()
     return deleted
 

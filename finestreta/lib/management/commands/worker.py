@@ -41,10 +41,14 @@ def dispatch() -> None:
 
 
 def sweep() -> None:
-    """Re-queue what dead workers left behind (safe from several workers at once)."""
+    """Re-queue what dead workers left behind, and forget the video participants of a server
+    that died (both safe from several workers at once)."""
     from finestreta.notifications.recovery import sweep as recover_messages
+    from finestreta.video.services import forget_stale
 
-    recover_messages(now=timezone.now())
+    now = timezone.now()
+    recover_messages(now=now)
+    forget_stale(now=now)
 
 
 class Command(DBWorkerCommand):
