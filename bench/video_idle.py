@@ -26,20 +26,17 @@ A benchmark of the server alone: no baseline ratio (the target is absolute).
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import os
 import resource
-import secrets
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import django_setup  # noqa: F401, I001 - first: sets up Django for what follows
-from django.conf import settings
 from django.db import connection
+from video_rooms import Room, seed, server_env, test_redis
 
-from tests.processes import child_env, free_port
+from tests.processes import free_port
 from tests.webrtc import Participant, asgi_server
 
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "1000"))
@@ -48,66 +45,6 @@ PING_EVERY = float(os.environ.get("BENCH_PING", "20"))  # seconds between pings
 WARM_ROOMS = 10
 JOINING = int(os.environ.get("BENCH_JOINING", "10"))  # rooms joining at a time
 LAYER = os.environ.get("BENCH_LAYER", "memory")
-SECRET = secrets.token_urlsafe(48)
-SESSION_COOKIE = "__Host-finestreta-session"  # its name with DEBUG off (settings.py)
-
-
-@dataclass(frozen=True)
-class Room:
-    path: str
-    token: str
-    cookie: str
-
-
-def seed(rooms: int) -> list[Room]:
-    from django.utils import timezone
-
-    from finestreta.appointments.services import join_token
-    from finestreta.video.services import get_room
-    from tests.factories import AppointmentFactory, MembershipFactory
-    from tests.personas import log_in, make_personas
-
-    settings.SECRET_KEY = SECRET  # the server's: its sessions are signed with it
-    personas = make_personas()
-    made = []
-    for _ in range(rooms):
-        agent = MembershipFactory(organisation=personas.org_a)
-        agent.offices.add(personas.office_a)
-        appointment = AppointmentFactory(
-            agent=agent,
-            service=personas.service_a,
-            starts_at=timezone.now() - dt.timedelta(minutes=5),
-        )
-        room = get_room(appointment)
-        session = log_in(agent.user).cookies[settings.SESSION_COOKIE_NAME].value
-        made.append(
-            Room(
-                path=f"/ws/{personas.org_a.slug}/video/{room.public_id}/",
-                token=join_token(appointment),
-                cookie=f"{SESSION_COOKIE}={session}",
-            )
-        )
-    return made
-
-
-def server_env() -> dict[str, str]:
-    redis_url = ""
-    if LAYER == "redis":
-        import redis
-
-        redis_url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-        redis.Redis.from_url(redis_url).flushdb()  # the test database only
-    return child_env(
-        DEBUG="0",
-        SECRET_KEY=SECRET,
-        ALLOWED_HOSTS="127.0.0.1",
-        SECURE_SSL_REDIRECT="0",
-        BEHIND_TLS_PROXY="0",
-        SECURE_HSTS_SECONDS="0",
-        LOG_LEVEL="ERROR",
-        DB_CONN_MAX_AGE=os.environ.get("DB_CONN_MAX_AGE", "60"),
-        REDIS_URL=redis_url,
-    )
 
 
 def rss_kib(pid: int) -> int:
@@ -191,7 +128,7 @@ def main() -> None:
         connection.close()
         port = free_port()
         log = Path(django_setup.TMP) / "daphne.log"
-        with asgi_server(port, env=server_env(), log=log) as server:
+        with asgi_server(port, env=server_env(redis_url=test_redis(LAYER)), log=log) as server:
             figures = asyncio.run(measure(f"ws://127.0.0.1:{port}", rooms, server.pid))
         count = figures["connections"]
         growth = figures["rss_joined"] - figures["rss_before"]

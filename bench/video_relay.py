@@ -39,13 +39,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import json
 import logging
 import multiprocessing
 import os
 import random
-import secrets
 import statistics
 import time
 from collections import Counter
@@ -55,11 +53,12 @@ from pathlib import Path
 from typing import Any
 
 import django_setup  # noqa: F401, I001 - first: sets up Django for what follows
+import video_rooms
 import websockets
-from django.conf import settings
 from django.db import connection
+from video_rooms import Room, seed
 
-from tests.processes import child_env, free_port
+from tests.processes import free_port
 from tests.webrtc import Participant, asgi_server
 
 ROOMS = int(os.environ.get("BENCH_ROOMS", "100"))
@@ -76,49 +75,9 @@ OPTIONS = os.environ.get("BENCH_REDIS_OPTIONS", "")
 # "core": the channel layer as settings.py configures it; "pubsub": channels_redis's other one;
 # "memory": no Redis (one process only), to see what the channel layer costs.
 LAYER = os.environ.get("BENCH_LAYER", "core")
-SECRET = secrets.token_urlsafe(48)
-SESSION_COOKIE = "__Host-finestreta-session"  # its name with DEBUG off (settings.py)
 
 
-@dataclass(frozen=True)
-class Room:
-    path: str
-    token: str
-    cookie: str
-
-
-def seed(rooms: int) -> list[Room]:
-    from django.utils import timezone
-
-    from finestreta.appointments.services import join_token
-    from finestreta.video.services import get_room
-    from tests.factories import AppointmentFactory, MembershipFactory
-    from tests.personas import log_in, make_personas
-
-    settings.SECRET_KEY = SECRET  # the server's: its sessions are signed with it
-    personas = make_personas()
-    made = []
-    for _ in range(rooms):
-        agent = MembershipFactory(organisation=personas.org_a)
-        agent.offices.add(personas.office_a)
-        appointment = AppointmentFactory(
-            agent=agent,
-            service=personas.service_a,
-            starts_at=timezone.now() - dt.timedelta(minutes=5),
-        )
-        room = get_room(appointment)
-        session = log_in(agent.user).cookies[settings.SESSION_COOKIE_NAME].value
-        made.append(
-            Room(
-                path=f"/ws/{personas.org_a.slug}/video/{room.public_id}/",
-                token=join_token(appointment),
-                cookie=f"{SESSION_COOKIE}={session}",
-            )
-        )
-    return made
-
-
-def server_env() -> dict[str, str]:
+def relay_server_env() -> dict[str, str]:
     extra = {}
     if LAYER == "pubsub":
         # The same settings, with channels_redis's pub/sub layer (for comparison: the project
@@ -132,18 +91,8 @@ def server_env() -> dict[str, str]:
             "}}\n"
         )
         extra = {"DJANGO_SETTINGS_MODULE": module.stem, "PYTHONPATH": str(module.parent)}
-    return child_env(
-        **extra,
-        DEBUG="0",
-        SECRET_KEY=SECRET,
-        ALLOWED_HOSTS="127.0.0.1",
-        SECURE_SSL_REDIRECT="0",
-        BEHIND_TLS_PROXY="0",
-        SECURE_HSTS_SECONDS="0",
-        LOG_LEVEL="ERROR",
-        DB_CONN_MAX_AGE=os.environ.get("DB_CONN_MAX_AGE", "60"),
-        REDIS_URL="" if LAYER == "memory" else f"{REDIS_URL}?{OPTIONS}" if OPTIONS else REDIS_URL,
-    )
+    redis_url = f"{REDIS_URL}?{OPTIONS}" if OPTIONS else REDIS_URL
+    return video_rooms.server_env(redis_url="" if LAYER == "memory" else redis_url, **extra)
 
 
 # --- The plain relay (the baseline, its own process) --------------------------------------------
@@ -386,7 +335,7 @@ def main() -> None:
             f"channel layer: {LAYER}; "
             f"Redis connection options: {OPTIONS or 'as configured'}"
         )
-        env = server_env()
+        env = relay_server_env()
         ports = [free_port() for _ in range(SERVERS)]
         logs = [Path(django_setup.TMP) / f"daphne-{port}.log" for port in ports]
         with contextlib.ExitStack() as servers:
