@@ -5,6 +5,7 @@ a message exists if and only if its change was committed."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
@@ -85,19 +86,14 @@ def notify_appointment(
                 now=now,
             ),
         )
-    for channel, address in recipients(appointment):
-        queue_message(
-            organisation=appointment.organisation,
-            kind=kind,
-            channel=channel,
-            recipient=address,
-            language=appointment.language,
-            context=context,
-            dedup_key=f"{kind}:{appointment.pk}:{version}:{channel}:{address.lower()}",
-            appointment_id=appointment.pk,
-            attachment=calendar if channel == Message.Channel.EMAIL else None,
-            now=now,
-        )
+    _queue_to_everyone(
+        appointment,
+        kind=kind,
+        context=context,
+        key=f"{kind}:{appointment.pk}:{version}",
+        attachment=calendar,
+        now=now,
+    )
     if kind in ("booking_confirmed", "booking_moved"):
         queue_reminders(appointment, now=now)
 
@@ -115,23 +111,15 @@ def queue_reminders(appointment: Appointment, *, now: dt.datetime) -> None:
         send_at = start - dt.timedelta(hours=hours)
         if send_at <= now:
             continue
-        for channel, address in recipients(appointment):
-            queue_message(
-                organisation=appointment.organisation,
-                kind="reminder",
-                channel=channel,
-                recipient=address,
-                language=appointment.language,
-                context=context,
-                dedup_key=(
-                    f"reminder:{appointment.pk}:{int(start.timestamp())}:{hours}:"
-                    f"{channel}:{address.lower()}"
-                ),
-                appointment_id=appointment.pk,
-                send_after=send_at,
-                appointment_starts_at=start,
-                now=now,
-            )
+        _queue_to_everyone(
+            appointment,
+            kind="reminder",
+            context=context,
+            key=f"reminder:{appointment.pk}:{int(start.timestamp())}:{hours}",
+            send_after=send_at,
+            appointment_starts_at=start,
+            now=now,
+        )
 
 
 def send_join_link(appointment: Appointment, *, now: dt.datetime, version: str) -> int:
@@ -140,20 +128,42 @@ def send_join_link(appointment: Appointment, *, now: dt.datetime, version: str) 
     many messages were queued."""
     if appointment.channel != Channel.VIDEO or appointment.status != Appointment.Status.BOOKED:
         return 0
-    context = _context(appointment)
+    return _queue_to_everyone(
+        appointment,
+        kind="video_join_link",
+        context=_context(appointment),
+        key=f"video_join_link:{appointment.pk}:{version}",
+        urgent=True,  # asked for now, by someone waiting for it
+        now=now,
+    )
+
+
+def _queue_to_everyone(
+    appointment: Appointment,
+    *,
+    kind: str,
+    context: dict,
+    key: str,
+    now: dt.datetime,
+    attachment: Attachment | None = None,
+    **options: Any,
+) -> int:
+    """Queue `kind` to every recipient of the appointment (the attachment by e-mail only),
+    each with the dedup key `key:channel:address`. Returns how many were new."""
     queued = 0
     for channel, address in recipients(appointment):
         message = queue_message(
             organisation=appointment.organisation,
-            kind="video_join_link",
+            kind=kind,
             channel=channel,
             recipient=address,
             language=appointment.language,
             context=context,
-            dedup_key=f"video_join_link:{appointment.pk}:{version}:{channel}:{address.lower()}",
+            dedup_key=f"{key}:{channel}:{address.lower()}",
             appointment_id=appointment.pk,
-            urgent=True,  # asked for now, by someone waiting for it
+            attachment=attachment if channel == Message.Channel.EMAIL else None,
             now=now,
+            **options,
         )
         queued += message is not None
     return queued
