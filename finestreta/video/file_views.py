@@ -4,8 +4,6 @@ the page's script; the file itself as an attachment that no browser renders inli
 
 from __future__ import annotations
 
-from typing import Any
-
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -23,7 +21,7 @@ from finestreta.lib.net import client_ip
 from finestreta.tenants.services import get_public_organisation
 from finestreta.video import files, services
 from finestreta.video.consumers import room_group
-from finestreta.video.models import Role, Room, SharedFile
+from finestreta.video.models import Role, Room
 
 
 def _citizen_room(org: str, token: str) -> tuple[Room, files.Uploader]:
@@ -78,7 +76,7 @@ def _refusal(code: str, message: str, *, status: int) -> JsonResponse:
 
 
 def _download(room: Room, file_id: int, reader: files.Uploader) -> HttpResponse:
-    shared = SharedFile.objects.filter(room=room, pk=file_id).first()
+    shared = files.get_file(room, file_id)
     if shared is None:
         raise Http404("No such file in this call")
     try:
@@ -117,7 +115,3 @@ def staff_upload(request: HttpRequest, org: str, room: str) -> JsonResponse:
 def staff_download(request: HttpRequest, org: str, room: str, file_id: int) -> HttpResponse:
     found, reader = _staff_room(request, org, room)
     return _download(found, file_id, reader)
-
-
-def list_for(room: Room) -> list[dict[str, Any]]:
-    return [files.file_message(shared) for shared in files.list_files(room)]

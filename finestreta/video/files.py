@@ -33,7 +33,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
-from finestreta.video.models import Presence, Role, Room, RoomEvent, SharedFile
+from finestreta.video.models import Role, Room, RoomEvent, SharedFile
 
 ALLOWED = {
     "application/pdf": "pdf",
@@ -243,6 +243,11 @@ def read_file(shared: SharedFile, *, reader: Uploader, now: dt.datetime) -> byte
     return content
 
 
+def get_file(room: Room, file_id: int) -> SharedFile | None:
+    """A file shared in this room (never another room's)."""
+    return SharedFile.objects.filter(room=room, pk=file_id).first()
+
+
 def list_files(room: Room) -> list[SharedFile]:
     return list(SharedFile.objects.filter(room=room))
 
@@ -267,7 +272,3 @@ def _record(
     RoomEvent.objects.create(
         room=room, kind=kind, role=who.role, user_id=who.user_id, details=details, at=now
     )
-
-
-def uploader_for(presence: Presence) -> Uploader:
-    return Uploader(role=presence.role, name=presence.name, user_id=presence.user_id)

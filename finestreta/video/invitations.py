@@ -132,6 +132,20 @@ def guest_invitation(*, room: Room, token: str, now: dt.datetime) -> Invitation 
     ).first()
 
 
+def get_guest_room(
+    *, organisation_id: int, public_id: str, token: str, now: dt.datetime
+) -> tuple[Room, Invitation] | None:
+    """The room of this organisation and the live guest invitation that `token` opens in it;
+    None for anything else."""
+    room = (
+        Room.objects.select_related("appointment__service")
+        .filter(organisation_id=organisation_id, public_id=public_id)
+        .first()
+    )
+    invitation = guest_invitation(room=room, token=token, now=now) if room else None
+    return (room, invitation) if room and invitation else None
+
+
 def list_invitations(room: Room) -> list[Invitation]:
     return list(Invitation.objects.filter(room=room).select_related("membership__user"))
 

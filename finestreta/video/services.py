@@ -88,10 +88,6 @@ def join_path(appointment: Appointment) -> str:
     return reverse("video:precall", args=[appointment.organisation.slug, join_token(appointment)])
 
 
-def join_url(appointment: Appointment) -> str:
-    return settings.SITE_URL.rstrip("/") + join_path(appointment)
-
-
 def join_window(appointment: Appointment) -> tuple[dt.datetime, dt.datetime]:
     """When the citizen may enter the waiting room: from a little before the appointment until
     a while after its end (a late agent, a long call)."""
@@ -449,20 +445,6 @@ def admitted_peers(room: Room) -> list[Presence]:
     return list(Presence.objects.filter(room=room, state=Presence.State.ADMITTED, **live()))
 
 
-def is_admitted(*, room: Room, peer: str) -> bool:
-    return Presence.objects.filter(
-        room=room, peer=peer, state=Presence.State.ADMITTED, **live()
-    ).exists()
-
-
-def staff_channels(room: Room) -> list[str]:
-    return list(
-        Presence.objects.filter(room=room, role=Role.STAFF, **live()).values_list(
-            "channel_name", flat=True
-        )
-    )
-
-
 # --- Chat, notices, call-backs, the end ---------------------------------------------------
 
 
@@ -606,7 +588,6 @@ __all__ = [
     "ice_servers",
     "join",
     "join_path",
-    "join_url",
     "join_window",
     "leave",
     "list_waiting",

@@ -75,17 +75,15 @@ def _page(appointment: Appointment, token: str, now: dt.datetime) -> dict[str, A
 def guest(request: HttpRequest, org: str, room: str, token: str) -> HttpResponse:
     """The call page of a guest the agent invited (an interpreter, a specialist): in at once,
     by the link of their invitation."""
-    from finestreta.video.invitations import guest_invitation
+    from finestreta.video.invitations import get_guest_room
 
     organisation = get_public_organisation(org)
-    found = (
-        Room.objects.select_related("appointment__service")
-        .filter(organisation=organisation, public_id=room)
-        .first()
+    found_invited = get_guest_room(
+        organisation_id=organisation.pk, public_id=room, token=token, now=timezone.now()
     )
-    invitation = guest_invitation(room=found, token=token, now=timezone.now()) if found else None
-    if found is None or invitation is None:
+    if found_invited is None:
         return _invalid_link(request, organisation)
+    found, invitation = found_invited
     return render(
         request,
         "video/guest.html",
