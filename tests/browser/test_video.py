@@ -71,13 +71,18 @@ def call_browser(browser: Browser) -> Iterator[Browser]:
         chromium.close()
 
 
-@pytest.fixture(scope="module")
-def asgi_server(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@pytest.fixture
+def asgi_server(transactional_db: None, tmp_path: Path) -> Iterator[str]:
     """The real web server on the test database. DEBUG on: the staff member of the browser
     data is a demo account, and demo accounts exist only while DEBUG is on. Files shared in
-    calls go to a temporary directory."""
+    calls go to a temporary directory.
+
+    One server per test, stopped (and waited for) before the test's database is flushed: a
+    server left running between tests can still be writing (a socket's `leave` after its page
+    closed) while the flush truncates, which deadlocks on PostgreSQL."""
     port = free_port()
-    files = tmp_path_factory.mktemp("video-files")
+    files = tmp_path / "video-files"
+    files.mkdir()
     env = child_env(DEBUG="1", VIDEO_FILES_DIR=str(files))
     with running(["serve", "--port", str(port)], env=env) as server:
         base = f"http://127.0.0.1:{port}"
