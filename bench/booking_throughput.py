@@ -3,7 +3,7 @@
 Target (booking issue): booking throughput on PostgreSQL ≥ 0.3× the throughput of a trivial
 database-backed page on the same server, with no double booking under contention.
 
-Starts the real server (`manage.py serve`: daphne and a task worker, as `make run` does) on a
+Starts the real server (`manage.py serve`: uvicorn and a task worker, as `make run` does) on a
 throw-away test database (created and destroyed here), then drives it from CLIENTS threads with
 keep-alive HTTP connections to 127.0.0.1, for SECONDS seconds per phase:
 
@@ -236,7 +236,7 @@ def main() -> None:
                 raise SystemExit("the server did not start:\n" + "".join(log[-40:]))
             conn_age = env.get("DB_CONN_MAX_AGE", "0")
             print(
-                f"{connection.vendor}, daphne (manage.py serve), DB_CONN_MAX_AGE={conn_age}, "
+                f"{connection.vendor}, uvicorn (manage.py serve), DB_CONN_MAX_AGE={conn_age}, "
                 f"{CLIENTS} clients, {SECONDS:.0f} s per phase, {AGENTS} agents"
             )
             # Warm up: imports, connections, caches.

@@ -5,7 +5,7 @@ connections (each pinging every 20 s, as clients do) with ≤ 100 KiB of residen
 and little CPU while they idle.
 
 On a throw-away test database (created and destroyed here) it starts the real ASGI server
-(daphne alone, DEBUG off; the in-memory channel layer, as one process runs it, or Redis with
+(uvicorn alone, DEBUG off; the in-memory channel layer, as one process runs it, or Redis with
 BENCH_LAYER=redis and TEST_REDIS_URL), and from this process (tests/webrtc.py, no WebRTC):
 
 1. warm-up: WARM_ROOMS rooms with an agent and an admitted citizen stay connected, so that the
@@ -61,7 +61,7 @@ def cpu_seconds(pid: int) -> float:
 
 async def join_rooms(base: str, rooms: list[Room]) -> list[Participant]:
     """Agent in, citizen in (waiting), agent admits: two connections a room."""
-    # Not too many at once: daphne drops a handshake the application has not accepted within
+    # Not too many at once: the server drops a handshake the application has not accepted within
     # 5 s, and every join waits its turn for the one thread that runs database work.
     semaphore = asyncio.Semaphore(JOINING)
 
@@ -127,7 +127,7 @@ def main() -> None:
         rooms = seed(WARM_ROOMS + CONNECTIONS // 2)
         connection.close()
         port = free_port()
-        log = Path(django_setup.TMP) / "daphne.log"
+        log = Path(django_setup.TMP) / "server.log"
         with asgi_server(port, env=server_env(redis_url=test_redis(LAYER)), log=log) as server:
             figures = asyncio.run(measure(f"ws://127.0.0.1:{port}", rooms, server.pid))
         count = figures["connections"]

@@ -6,7 +6,7 @@ connection being `connected` (ICE and DTLS) ≤ 100 ms through the whole stack, 
 peers with in-process signaling take ≈30 ms.
 
 On a throw-away test database (created and destroyed here) it starts the real ASGI server
-(daphne alone, DEBUG off; the in-memory channel layer, or Redis with BENCH_LAYER=redis and
+(uvicorn alone, DEBUG off; the in-memory channel layer, or Redis with BENCH_LAYER=redis and
 TEST_REDIS_URL) and, BENCH_RUNS times (default 20, after 2 warm-up runs), in a fresh room each:
 
 1. the stack: the agent is in the room (not timed); the clock starts when the citizen opens
@@ -136,7 +136,7 @@ def main() -> None:
         rooms = seed(RUNS + WARM_UP)
         connection.close()
         port = free_port()
-        log = Path(django_setup.TMP) / "daphne.log"
+        log = Path(django_setup.TMP) / "server.log"
         with asgi_server(port, env=server_env(redis_url=test_redis(LAYER)), log=log):
             stack, direct = asyncio.run(measure(f"ws://127.0.0.1:{port}", rooms))
         total = [run["connected"] for run in stack]

@@ -4,35 +4,37 @@ Targets (video issue): with 100 rooms × 2 peers each sending 10 signal messages
 the other, the latency of a message from sender to the other peer p50 ≤ 1.5 ms and p99 ≤ 10 ms;
 no message lost or reordered within a room.
 
-On a throw-away test database (created and destroyed here) it starts the real ASGI server
-(daphne alone, DEBUG off) with the Redis channel layer (TEST_REDIS_URL, a database reserved for
-tests: it is emptied first), BENCH_SERVERS processes of it (default 1; with 2 the citizens join
-the first and the agents the second, so that every message crosses from one process to the
-other through Redis). In each room the agent joins, the citizen joins and waits, the agent
-admits; each peer sends one message to the other (a warm-up, not measured: the server looks
-the other peer up once); then, for BENCH_SECONDS (default 10), each peer sends BENCH_RATE
-(default 10) `signal` messages per second to the other — a `candidate` object carrying the room,
-the direction, a sequence number, the send time and BENCH_PAD bytes of padding (default 200;
-≈400 bytes a message) — at evenly spread instants. The receiving peer (the same process: one
-clock) records the latency and checks the numbers arrive in order, none missing. A socket the
-server closes is reported (with its close code), not reopened.
+On a throw-away test database (created and destroyed here) it starts the real ASGI server as
+production runs it (uvicorn alone, DEBUG off; finestreta.lib.webserver) with the configured Redis
+channel layer (ADR 20; TEST_REDIS_URL, a database reserved for tests: it is emptied first),
+BENCH_SERVERS processes of it:
+- 1 (the default): both peers of a room on one process, as the proxy's room affinity arranges
+  in production (docs/deploy): the layer hands each signal over inside the process;
+- 2: the citizens join the first and the agents the second, so that every message crosses from
+  one process to the other through Redis (the case without affinity, or during a failover).
+In each room the agent joins, the citizen joins and waits, the agent admits; each peer sends one
+message to the other (a warm-up, not measured: the server looks the other peer up once); then,
+for BENCH_SECONDS (default 10), each peer sends BENCH_RATE (default 10) `signal` messages per
+second to the other — a `candidate` object carrying the room, the direction, a sequence number,
+the send time and BENCH_PAD bytes of padding (default 200; ≈400 bytes a message) — at evenly
+spread instants. The receiving peer (the same process: one clock) records the latency and checks
+the numbers arrive in order, none missing. A socket the server closes is reported (with its
+close code), not reopened.
 
 The baseline: the same clients and the same traffic through a plain relay written with the
 `websockets` library (one process: read the JSON, look up the target in the room, add `from`,
 write it out), measured in the same run. Both servers run alone in their processes; the clients
 (tests/webrtc.py, no WebRTC) share one event loop in this process.
 
-Other settings, to find where the time goes: BENCH_REDIS_OPTIONS sets the servers' Redis
-connection options through the URL's query string (redis-py 8's defaults, which settings.py
-keeps, are a 5 s read timeout — no longer than channels_redis's 5 s blocking read — and a pool
-of 100 connections a process that raises when exhausted); BENCH_LAYER=pubsub runs the server
-with channels_redis's pub/sub layer instead of the configured one (a settings module written to
-the temporary folder), BENCH_LAYER=memory with the in-memory layer (no Redis, one process).
+Other settings, to find where the time goes: BENCH_LAYER=pubsub runs the server with
+channels_redis's plain pub/sub layer, BENCH_LAYER=core with its core (list-based) layer — both
+through a settings module written to the temporary folder —, BENCH_LAYER=memory with the
+in-memory layer (no Redis, one process); BENCH_REDIS_OPTIONS sets the servers' Redis connection
+options through the URL's query string.
 
     .venv/bin/python bench/video_relay.py
-    BENCH_REDIS_OPTIONS="socket_timeout=10&max_connections=1000" \\
-        .venv/bin/python bench/video_relay.py
-    BENCH_SERVERS=2 BENCH_ROOMS=20 .venv/bin/python bench/video_relay.py
+    BENCH_SERVERS=2 .venv/bin/python bench/video_relay.py
+    BENCH_LAYER=core BENCH_ROOMS=30 .venv/bin/python bench/video_relay.py
 """
 
 from __future__ import annotations
@@ -72,22 +74,26 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 # empty: as settings.py configures them (redis-py 8's defaults: a 5 s read timeout, 100
 # connections a process, and an exhausted pool raises).
 OPTIONS = os.environ.get("BENCH_REDIS_OPTIONS", "")
-# "core": the channel layer as settings.py configures it; "pubsub": channels_redis's other one;
-# "memory": no Redis (one process only), to see what the channel layer costs.
-LAYER = os.environ.get("BENCH_LAYER", "core")
+# "configured": the channel layer settings.py configures; "pubsub" and "core": channels_redis's
+# own layers, for comparison; "memory": no Redis (one process only).
+LAYER = os.environ.get("BENCH_LAYER", "configured")
+OTHER_LAYERS = {
+    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+    "core": "channels_redis.core.RedisChannelLayer",
+}
 
 
 def relay_server_env() -> dict[str, str]:
     extra = {}
-    if LAYER == "pubsub":
-        # The same settings, with channels_redis's pub/sub layer (for comparison: the project
-        # configures the core layer). A module in the temporary folder, found by PYTHONPATH.
-        module = Path(django_setup.TMP) / "bench_pubsub_settings.py"
+    if LAYER in OTHER_LAYERS:
+        # The same settings with another layer. A module in the temporary folder, found by
+        # PYTHONPATH.
+        module = Path(django_setup.TMP) / "bench_layer_settings.py"
         module.write_text(
             "from finestreta.settings import *  # noqa: F403\n"
             "CHANNEL_LAYERS = {'default': {\n"
-            "    'BACKEND': 'channels_redis.pubsub.RedisPubSubChannelLayer',\n"
-            "    'CONFIG': {'hosts': [REDIS_URL]},  # noqa: F405\n"
+            f"    'BACKEND': '{OTHER_LAYERS[LAYER]}',\n"
+            "    'CONFIG': {'hosts': [REDIS_URL], 'prefix': CHANNEL_PREFIX},  # noqa: F405\n"
             "}}\n"
         )
         extra = {"DJANGO_SETTINGS_MODULE": module.stem, "PYTHONPATH": str(module.parent)}
@@ -143,7 +149,7 @@ class Tally:
     expected: Counter[tuple[int, int]] = field(default_factory=Counter)  # next number due
     reordered: int = 0  # arrived after a later one
     gaps: int = 0  # a later one arrived first (lost, or overtaken)
-    errors: int = 0  # `error` messages the server sent (rate_limited, not_in_room…)
+    errors: Counter[str] = field(default_factory=Counter)  # the server's `error` messages, by code
     warmed: int = 0  # warm-up messages received
     unsent: int = 0  # messages not sent because the server had closed the socket
     closed: Counter[int] = field(default_factory=Counter)  # close codes of sockets it closed
@@ -257,7 +263,7 @@ async def through_channels(bases: list[str], rooms: list[Room], pids: list[int])
             await agent.admit(citizen.peer or "")
         await gather_limited([c.expect("admitted") for c in citizens])
         tally = await traffic(list(zip(citizens, agents, strict=True)), pids)
-        tally.errors = sum(len(p.errors) for p in agents + citizens)
+        tally.errors = Counter(e.get("code", "?") for p in agents + citizens for e in p.errors)
         tally.closed = Counter(p.close_code for p in agents + citizens if not p.online)
         return tally
     finally:
@@ -307,7 +313,7 @@ def report(name: str, tally: Tally) -> tuple[float, float]:
         )
     print(
         f"{name}: {sent} sent, {received} received, lost {sent - received}, "
-        f"reordered {tally.reordered}, gaps {tally.gaps}, errors {tally.errors}; "
+        f"reordered {tally.reordered}, gaps {tally.gaps}, errors {dict(tally.errors) or 0}; "
         f"latency p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {max(tally.latencies):.1f} ms; "
         f"server CPU {cpu} of a core"
     )
@@ -337,7 +343,7 @@ def main() -> None:
         )
         env = relay_server_env()
         ports = [free_port() for _ in range(SERVERS)]
-        logs = [Path(django_setup.TMP) / f"daphne-{port}.log" for port in ports]
+        logs = [Path(django_setup.TMP) / f"server-{port}.log" for port in ports]
         with contextlib.ExitStack() as servers:
             processes = [
                 servers.enter_context(asgi_server(port, env=env, log=log))
@@ -367,8 +373,8 @@ def main() -> None:
             relay.terminate()
             relay.join(10)
 
-        p50, p99 = report("Channels + Redis (daphne)", channels)
-        base50, base99 = report("plain websockets relay  ", plain)
+        p50, p99 = report("Channels + Redis (uvicorn)", channels)
+        base50, base99 = report("plain websockets relay     ", plain)
         print(
             f"ratio Channels / plain: p50 {p50 / base50:.1f}×, p99 {p99 / base99:.1f}×  "
             "(targets: p50 ≤ 1.5 ms, p99 ≤ 10 ms, nothing lost or reordered)"

@@ -36,7 +36,6 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "daphne",
     "modeltranslation",
     "finestreta.lib.admin_site.FinestretaAdminConfig",
     "django.contrib.auth",
@@ -148,14 +147,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channels (WebSockets) ---
 REDIS_URL = env_str("REDIS_URL")
+# Redis pub/sub ignores the database number: deployments (or test runs) sharing a Redis keep
+# apart by this prefix. A test run's own, passed on to the servers it starts (tests/processes).
+CHANNEL_PREFIX = env_str("CHANNEL_PREFIX", f"test{os.getpid()}." if TESTING else "finestreta.")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels_redis's pub/sub layer, with messages between consumers of one process
+            # handed over in the process (ADR 20).
+            "BACKEND": "finestreta.lib.channel_layer.LocalFirstPubSubChannelLayer",
             "CONFIG": {
-                # redis-py's own defaults break a quiet call: a 5-second socket timeout equal
-                # to channels_redis's blocking read (the consumer dies with it), and a pool of
-                # 100 connections that raises when busy.
+                # redis-py's own defaults break a quiet call: a 5-second socket timeout, and a
+                # pool of 100 connections that raises when busy.
                 "hosts": [
                     {
                         "address": REDIS_URL,
@@ -163,6 +166,7 @@ if REDIS_URL:
                         "max_connections": env_int("REDIS_MAX_CONNECTIONS", 1000),
                     }
                 ],
+                "prefix": CHANNEL_PREFIX,
                 "capacity": env_int("CHANNEL_CAPACITY", 1000),
             },
         }

@@ -26,7 +26,12 @@ def free_port() -> int:
 
 def child_env(**extra: str) -> dict[str, str]:
     """The environment of a child process that uses the current (test) database."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "finestreta.settings", **extra}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "finestreta.settings",
+        "CHANNEL_PREFIX": settings.CHANNEL_PREFIX,  # this run's, apart from any other's
+        **extra,
+    }
     db = settings.DATABASES["default"]
     if connection.vendor == "sqlite":
         env["DATABASE_URL"] = ""

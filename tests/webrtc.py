@@ -7,7 +7,7 @@ and admission, keeps the numbered chat (resending what was not acknowledged), an
 aiortc `RTCPeerConnection` per remote participant: it sends synthetic audio and video and counts
 the frames it receives. When its socket drops it reconnects with backoff and `resume`, and
 restarts ICE where a connection is no longer `connected`. `asgi_server` runs the ASGI server
-(daphne) alone, as a process that a test may kill.
+(uvicorn) alone, as a process that a test may kill.
 
 Loopback only — the one patch
 -----------------------------
@@ -45,7 +45,6 @@ import logging
 import random
 import re
 import subprocess
-import sys
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
@@ -68,6 +67,8 @@ from aiortc import (
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
 from aiortc.sdp import candidate_from_sdp
 from websockets.asyncio.client import ClientConnection
+
+from finestreta.lib import webserver
 
 logger = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
@@ -255,7 +256,7 @@ class Participant:
             self.url,
             origin=self.origin,  # type: ignore[arg-type]
             additional_headers=headers,
-            compression=None,  # daphne does not accept permessage-deflate; do not offer it
+            compression=None,  # the server does not accept permessage-deflate (lib.webserver)
             proxy=None,
             ping_interval=None,  # the protocol's own ping keeps the connection alive
             open_timeout=timeout,
@@ -623,7 +624,7 @@ async def until(predicate: Callable[[], bool], *, timeout: float = 10, what: str
 
 @contextmanager
 def asgi_server(port: int, *, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
-    """daphne alone (no task worker, unlike `manage.py serve`) on 127.0.0.1:`port`, its output
+    """The ASGI server alone (no task worker, unlike `manage.py serve`) on 127.0.0.1:`port`, its output
     in `log`: one process id to measure or to kill. Waits until it answers /healthz; on exit
     interrupts it (like Ctrl-C) and waits."""
     process = start_asgi_server(port, env=env, log=log)
@@ -636,8 +637,7 @@ def asgi_server(port: int, *, env: dict[str, str], log: Path) -> Iterator[subpro
 def start_asgi_server(port: int, *, env: dict[str, str], log: Path) -> subprocess.Popen:
     with log.open("ab") as out:
         process = subprocess.Popen(  # noqa: S603 - a fixed argv of our own program
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
-            + ["finestreta.asgi:application"],
+            webserver.command("127.0.0.1", port),
             cwd=ROOT,
             env=env,
             stdout=out,

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from finestreta.lib.channel_layer import LocalFirstPubSubChannelLayer
 from finestreta.lib.models import WorkerHeartbeat
 
 
@@ -28,6 +29,10 @@ async def _round_trip() -> bool:
     layer = get_channel_layer()
     if layer is None:
         return False
+    if isinstance(layer, LocalFirstPubSubChannelLayer):
+        # Its messages to this process never reach Redis, and a channel made here would stay
+        # subscribed: ask its Redis directly.
+        return await layer.ping()
     channel = await layer.new_channel("readyz.")
     token = uuid.uuid4().hex
     await layer.send(channel, {"type": "readyz.ping", "token": token})

@@ -303,8 +303,11 @@ def join(joiner: Joiner, *, channel_name: str, resume: str | None, now: dt.datet
     room holds at most MAX_PARTICIPANTS admitted participants."""
     room = joiner.room
     with transaction.atomic():
-        Room.objects.select_for_update().filter(pk=room.pk).first()  # one join at a time per room
-        room.refresh_from_db()
+        # One join at a time per room, on the room as it is now.
+        locked = (
+            Room.objects.select_for_update().only("state", "citizen_admitted_at").get(pk=room.pk)
+        )
+        room.state, room.citizen_admitted_at = locked.state, locked.citizen_admitted_at
         previous = None
         if resume:
             # The same person only: the citizen (no user) or the same staff member.

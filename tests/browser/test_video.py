@@ -1,4 +1,4 @@
-"""The video pages in a real Chromium against the real ASGI server (`manage.py serve`: daphne
+"""The video pages in a real Chromium against the real ASGI server (`manage.py serve`: uvicorn
 and a worker, as `make run` starts them), since the pages need the signaling WebSocket:
 
 - axe-core finds nothing on the check page, the waiting room, the staff's waiting room, the

@@ -52,14 +52,12 @@ def test_readyz_ignores_a_stale_worker_heartbeat(client: Client, settings) -> No
     assert client.get("/readyz").status_code == 503
 
 
-@pytest.mark.django_db
-def test_readyz_reports_an_unreachable_channel_layer(client: Client, settings) -> None:
-    beat(seconds_ago=1)
+def readyz_with_layer(client: Client, settings, url: str) -> tuple[int, dict]:
+    """/readyz with the production channel layer on the Redis at `url`."""
     settings.CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # Nothing listens on port 1: the connection is refused at once.
-            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
+            "BACKEND": "finestreta.lib.channel_layer.LocalFirstPubSubChannelLayer",
+            "CONFIG": {"hosts": [url], "prefix": "readyz-test."},
         }
     }
     from channels.layers import channel_layers
@@ -69,8 +67,32 @@ def test_readyz_reports_an_unreachable_channel_layer(client: Client, settings) -
         response = client.get("/readyz")
     finally:
         channel_layers.backends.clear()
-    assert response.status_code == 503
-    assert "channel layer" in response.json()["checks"]["channel_layer"]
+    return response.status_code, response.json()
+
+
+@pytest.mark.django_db
+def test_readyz_reports_an_unreachable_channel_layer(client: Client, settings) -> None:
+    beat(seconds_ago=1)
+    # Nothing listens on port 1: the connection is refused at once.
+    status, body = readyz_with_layer(client, settings, "redis://127.0.0.1:1/0")
+    assert status == 503
+    assert "channel layer" in body["checks"]["channel_layer"]
+
+
+@pytest.mark.django_db
+def test_readyz_asks_the_redis_of_the_channel_layer_without_leaving_anything_behind(
+    client: Client, settings, redis_url: str
+) -> None:
+    import redis
+
+    beat(seconds_ago=1)
+    watcher = redis.Redis.from_url(redis_url)
+    before = watcher.pubsub_numsub("readyz-test.")  # nothing subscribes between probes
+    for _ in range(3):
+        status, body = readyz_with_layer(client, settings, redis_url)
+        assert (status, body["checks"]["channel_layer"]) == (200, "ok")
+    assert len(watcher.pubsub_channels("readyz-test.*")) == 0
+    assert before == watcher.pubsub_numsub("readyz-test.")
 
 
 @pytest.mark.django_db

@@ -117,7 +117,7 @@ def test_a_redis_url_selects_the_redis_channel_layer() -> None:
         "from django.conf import settings; print(settings.CHANNEL_LAYERS['default']['BACKEND'])"
     )
     assert run_python(code, REDIS_URL="redis://127.0.0.1:6379/0").stdout.strip() == (
-        "channels_redis.core.RedisChannelLayer"
+        "finestreta.lib.channel_layer.LocalFirstPubSubChannelLayer"
     )
     assert run_python(code).stdout.strip() == "channels.layers.InMemoryChannelLayer"
 

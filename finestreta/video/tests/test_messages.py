@@ -98,6 +98,7 @@ def test_the_agent_is_alerted_when_a_citizen_waits_unadmitted_and_not_once_let_i
 ) -> None:
     personas.agent_a.email = "agent@example.org"
     personas.agent_a.save()
+    appointment.refresh_from_db()  # as `authenticate` loads it: the agent as now saved
     room = services.get_room(appointment)
     now = START - dt.timedelta(minutes=5)
     citizen = services.Joiner(room=room, role="citizen", name=appointment.name)

@@ -1,5 +1,5 @@
 """Real WebRTC peers (aiortc, tests/webrtc.py) through the real server, running as separate ASGI
-processes (daphne), using only the documented protocol (docs/signaling.md): a call with audio,
+processes (uvicorn), using only the documented protocol (docs/signaling.md): a call with audio,
 video and chat (one side trickling its ICE candidates as a browser does, the other sending one
 complete SDP as aiortc does); a refused cross-tenant join; a call whose two sides sit on two
 server processes joined by the Redis channel layer; and a call that survives the server being
@@ -85,7 +85,7 @@ def logs(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
 def server(django_db_setup, logs: Path) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """One ASGI server with the in-memory channel layer, for the single-process tests."""
     port = free_port()
-    with asgi_server(port, env=server_env(), log=logs / f"daphne-{port}.log"):
+    with asgi_server(port, env=server_env(), log=logs / f"server-{port}.log"):
         yield f"ws://127.0.0.1:{port}"
 
 

@@ -1,4 +1,4 @@
-"""`make run`: the web server (daphne, ASGI) and a task worker side by side; Ctrl-C stops both."""
+"""`make run`: the web server (uvicorn, ASGI) and a task worker side by side; Ctrl-C stops both."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from finestreta.accounts.demo import DEMO_LOGINS, DEMO_PASSWORD
+from finestreta.lib import webserver
 
 
 class Command(BaseCommand):
@@ -26,7 +27,7 @@ class Command(BaseCommand):
         python = sys.executable
         children = [
             subprocess.Popen(  # noqa: S603 - fixed argv of our own programs
-                [python, "-m", "daphne", "-b", host, "-p", str(port), "finestreta.asgi:application"]
+                webserver.command(host, port, access_log=True)
             ),
             subprocess.Popen(  # noqa: S603 - fixed argv of our own programs
                 [python, "manage.py", "worker", "--no-reload", "--worker-id", f"make-run-{port}"]
