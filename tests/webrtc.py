@@ -129,6 +129,7 @@ class Link:
     offerer: bool  # this side made the first offer (and so restarts ICE, docs/signaling.md)
     pc: RTCPeerConnection
     received: Counter[str] = field(default_factory=Counter)  # frames by kind: audio, video
+    video_tracks: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # id → n, w, h
     remote_ufrag: str | None = None
     offers: int = 0  # offers sent on this link
     answers: int = 0  # answers received to them
@@ -603,10 +604,13 @@ class Participant:
 async def _count_frames(link: Link, track: MediaStreamTrack) -> None:
     while True:
         try:
-            await track.recv()
+            frame = await track.recv()
         except MediaStreamError:
             return
         link.received[track.kind] += 1
+        if isinstance(frame, av.VideoFrame):  # frames so far and the size of the last one
+            count = link.video_tracks.get(track.id, (0, 0, 0))[0] + 1
+            link.video_tracks[track.id] = (count, frame.width, frame.height)
         link.times.setdefault(f"first_{track.kind}", time.perf_counter())
 
 

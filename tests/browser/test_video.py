@@ -8,8 +8,11 @@ and a worker, as `make run` starts them), since the pages need the signaling Web
 - a whole call: the citizen checks their devices and waits; the agent, alerted live in the
   waiting room, opens the call and admits them; both peer connections reach "connected" (the
   fake camera's video arrives), a chat line passes each way, the citizen shares a PDF that the
-  agent downloads (and a file of the wrong kind is refused, in words), and ending the call leads
-  the agent to record the outcome.
+  agent downloads (and a file of the wrong kind is refused, in words), the agent shares their
+  screen and the citizen sees it, and ending the call leads the agent to record the outcome;
+- Chromium with an aiortc peer (two WebRTC implementations): the citizen's page and an agent
+  speaking the documented protocol from Python exchange audio, video and chat, and the
+  citizen's shared screen reaches the agent as a second video.
 
 Chromium gets fake camera and microphone (`--use-fake-device-for-media-stream`, permission
 granted by `--use-fake-ui-for-media-stream`) and may use host candidates on this machine for
@@ -20,15 +23,20 @@ No TURN server runs here, so the relay check of the check page is not exercised 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import pytest
 import requests
+from django.conf import settings
+from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
@@ -44,6 +52,9 @@ from tests.browser.test_accessibility import check_page
 from tests.browser.test_keyboard import active_id, tab_to
 from tests.factories import AppointmentFactory
 from tests.processes import child_env, free_port, running, wait_until
+from tests.webrtc import Participant, until
+
+T = TypeVar("T")
 
 pytestmark = pytest.mark.browser
 
@@ -382,6 +393,19 @@ def test_a_citizen_waits_the_agent_admits_them_they_connect_and_chat_and_the_age
     expect(citizen.locator("#toggle-mic")).to_have_attribute("aria-pressed", "true")
     expect(agent.locator(".tile .media-state")).to_have_text("Microphone off")
 
+    # The agent shares their screen: the citizen sees it beside the agent's camera, named.
+    agent.click("#toggle-screen")
+    expect(agent.locator("#toggle-screen")).to_have_attribute("aria-pressed", "true")
+    screen = citizen.locator(".tile-screen")
+    expect(screen).to_be_visible(timeout=CONNECT_TIMEOUT)
+    expect(screen).to_have_attribute("aria-label", "Screen shared by Marta Vidal")
+    citizen.wait_for_function(
+        "() => document.querySelector('.tile-screen').videoWidth === 1280", timeout=CONNECT_TIMEOUT
+    )
+    expect(citizen.locator(".tile .media-state")).to_contain_text("Sharing the screen")
+    agent.click("#toggle-screen")
+    expect(screen).to_be_hidden(timeout=15_000)
+
     # The citizen shares a PDF: the agent sees it listed and downloads the same bytes.
     pdf = tmp_path / "justificant.pdf"
     pdf.write_bytes(PDF)
@@ -446,3 +470,117 @@ def test_a_citizen_waits_the_agent_admits_them_they_connect_and_chat_and_the_age
     assert outcome.get_attribute("href") == (
         f"/generalitat/staff/appointments/{video_appointment.code}/"
     )
+
+
+# --- (d) Chromium with an aiortc peer --------------------------------------------------------
+
+
+class Loop:
+    """An asyncio loop in a thread of its own, for an aiortc participant: Playwright's sync API
+    keeps this thread's loop busy."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 30) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+def session_cookie(user: User) -> str:
+    client = Client()
+    client.force_login(user)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+
+def test_a_citizen_in_chromium_and_an_agent_on_aiortc_see_hear_and_write_to_each_other(
+    browser_data: BrowserData,
+    video_appointment: Appointment,
+    open_call: Callable[..., Visit],
+    asgi_server: str,
+) -> None:
+    """Two WebRTC implementations through the server: the citizen's page in Chromium (fake
+    camera and microphone) and the agent as an aiortc client of the documented protocol
+    (tests/webrtc.py), each receiving the other's audio and video; then the citizen shares
+    their screen and the agent receives it as a second video, the size of the fake screen."""
+    room = services.get_room(video_appointment)
+    url = asgi_server.replace("http://", "ws://") + services.room_socket_path(room)
+    loop = Loop()
+
+    async def make_agent() -> Participant:
+        return Participant(url, cookie=session_cookie(browser_data.staff), label="agent")
+
+    agent = loop.run(make_agent())
+    try:
+        welcome = loop.run(agent.join())
+        assert (welcome["role"], welcome["state"]) == ("staff", "admitted")
+
+        visitor = open_call("en")
+        citizen = visitor.page
+        visitor.goto(f"{precall_path(video_appointment)}call/")
+        wait_state(citizen, "waiting")
+        waiting = loop.run(agent.expect("waiting"))
+        loop.run(agent.admit(waiting["peer"]))
+        wait_state(citizen, "admitted")
+
+        # Chromium, the newcomer, offers; aiortc answers; media flow both ways.
+        expect(citizen.locator("#call")).to_have_attribute(
+            "data-connection", "connected", timeout=CONNECT_TIMEOUT
+        )
+        citizen.wait_for_function(
+            "() => [...document.querySelectorAll('.tile-video')].some(v => v.videoWidth > 0)",
+            timeout=CONNECT_TIMEOUT,
+        )
+        link = agent.links[waiting["peer"]]
+        assert not link.offerer
+
+        def frames() -> bool:
+            return link.connected and link.received["audio"] > 50 and link.received["video"] > 15
+
+        loop.run(until(frames, timeout=20, what="Chromium's audio and video at aiortc"))
+        expect(citizen.locator(".tile .tile-name")).to_have_text("Marta Vidal")
+
+        # Chat both ways.
+        citizen.fill("#chat-text", "Bon dia")
+        citizen.press("#chat-text", "Enter")
+        line = loop.run(agent.expect("chat", lambda m: m["text"] == "Bon dia"))
+        assert line["seq"] == 1
+        loop.run(agent.say("Bon dia, digui'm"))
+        expect(citizen.locator("#chat-lines li").nth(1)).to_contain_text("Bon dia, digui'm")
+
+        # The citizen shares the screen: a second video reaches aiortc, 1280×720 (Chromium's
+        # fake screen), while the camera's keeps coming; the agent is told by `media`.
+        citizen.click("#toggle-screen")
+        expect(citizen.locator("#toggle-screen")).to_have_attribute("aria-pressed", "true")
+        media = loop.run(agent.expect("media", lambda m: m.get("screen") is True))
+        assert media["peer"] == waiting["peer"]
+
+        def screen_arrives() -> bool:
+            return any(
+                (width, height) == (1280, 720) and count > 10
+                for count, width, height in link.video_tracks.values()
+            )
+
+        loop.run(until(screen_arrives, timeout=20, what=f"the screen at aiortc: {link}"))
+        assert len(link.video_tracks) == 2
+
+        def camera_frames() -> int:
+            return max(n for n, w, h in link.video_tracks.values() if (w, h) != (1280, 720))
+
+        before = camera_frames()
+        loop.run(until(lambda: camera_frames() > before + 10, timeout=10, what="the camera"))
+
+        # The citizen stops sharing: the agent is told.
+        citizen.click("#toggle-screen")
+        expect(citizen.locator("#toggle-screen")).to_have_attribute("aria-pressed", "false")
+        loop.run(agent.expect("media", lambda m: m.get("screen") is False))
+    finally:
+        loop.run(agent.close())
+        loop.close()
+    assert not agent.failures, agent.failures
