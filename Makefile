@@ -22,11 +22,13 @@ setup: $(VENV)/.installed system-deps
 	@mkdir -p var/static var/media
 	$(PY) manage.py compilemessages --ignore=.venv -v 0
 
-# gettext (msgfmt, xgettext) for the catalogues; Debian's Chromium for the browser tests;
+# gettext (msgfmt, xgettext) for the catalogues; Debian's Chromium for the browser tests; coturn,
+# the real TURN server of the video tests;
 # SimpleSAMLphp (with PHP) as the real SAML 2.0 identity provider of the single-sign-on tests.
 system-deps:
 	@command -v msgfmt >/dev/null && command -v xgettext >/dev/null || scripts/apt-install gettext
 	@command -v chromium >/dev/null || scripts/apt-install chromium
+	@command -v turnserver >/dev/null || scripts/apt-install coturn
 	@test -d /usr/share/simplesamlphp/www && php -m 2>/dev/null | grep -qi '^xml$$' || scripts/apt-install simplesamlphp php-xml php-cli
 
 run: setup

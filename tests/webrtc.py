@@ -85,6 +85,15 @@ def _loopback_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
     return ["127.0.0.1"]
 
 
+def use_relay_only() -> None:
+    """Make aioice offer no host address at all: only what a TURN server relays."""
+    aioice.ice.get_host_addresses = _no_addresses
+
+
+def _no_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+    return []
+
+
 class Refused(Exception):
     """The server answered `hello` with an error and closed the socket."""
 
@@ -205,8 +214,12 @@ class Participant:
         reconnect: bool = True,
         on_message: Callable[[dict[str, Any]], bool] | None = None,
         label: str = "",
+        relay_only: bool = False,
     ) -> None:
         self.url, self.token, self.cookie, self.origin = url, token, cookie, origin
+        # Relay only: no host candidates, and the ICE servers `welcome` offers (the server's
+        # TURN with its short-lived credentials) instead of `ice_servers`.
+        self.relay_only = relay_only
         self.webrtc = webrtc
         self.trickle = trickle  # send candidates one by one, as a browser does
         self.ice_servers = list(ice_servers or [])
@@ -237,7 +250,7 @@ class Participant:
         self._reader: asyncio.Task[None] | None = None
         self._closing = False
         if webrtc:
-            use_loopback()
+            use_relay_only() if relay_only else use_loopback()
 
     def __repr__(self) -> str:
         return f"<Participant {self.label or self.role} {self.peer} {self.state}>"
@@ -289,6 +302,11 @@ class Participant:
         self.welcome = welcome
         self.welcomes += 1
         self.peer, self.role, self.state = welcome["peer"], welcome["role"], welcome["state"]
+        if self.relay_only:
+            self.ice_servers = [
+                RTCIceServer(s["urls"], s.get("username"), s.get("credential"))
+                for s in welcome["ice_servers"]
+            ]
         self._record(welcome)
         for line in welcome.get("chat", []):
             self._chat_line(line)

@@ -17,15 +17,18 @@ and a worker, as `make run` starts them), since the pages need the signaling Web
 Chromium gets fake camera and microphone (`--use-fake-device-for-media-stream`, permission
 granted by `--use-fake-ui-for-media-stream`) and may use host candidates on this machine for
 WebRTC (`--allow-loopback-in-peer-connection`, no mDNS hiding): traffic stays on this host.
-No TURN server runs here, so the relay check of the check page is not exercised in a browser
-(its page data is tested in finestreta/video/tests/test_pages.py).
+The relay check of the check page runs against a real TURN server (Debian's coturn, on
+127.0.0.1): found with the server's credentials, and reported as a blocked network when coturn
+refuses them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import os
+import secrets
 import tempfile
 import threading
 from collections.abc import Callable, Coroutine, Iterator
@@ -51,7 +54,7 @@ from tests.browser.data import BrowserData
 from tests.browser.test_accessibility import check_page
 from tests.browser.test_keyboard import active_id, tab_to
 from tests.factories import AppointmentFactory
-from tests.processes import child_env, free_port, running, wait_until
+from tests.processes import child_env, coturn, free_port, running, wait_until
 from tests.webrtc import Participant, until
 
 T = TypeVar("T")
@@ -83,10 +86,13 @@ def call_browser(browser: Browser) -> Iterator[Browser]:
 
 
 @pytest.fixture
-def asgi_server(transactional_db: None, tmp_path: Path) -> Iterator[str]:
+def asgi_server(
+    transactional_db: None, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[str]:
     """The real web server on the test database. DEBUG on: the staff member of the browser
     data is a demo account, and demo accounts exist only while DEBUG is on. Files shared in
-    calls go to a temporary directory.
+    calls go to a temporary directory. A test marked `turn` gets a real TURN server (coturn)
+    configured; `turn(secret="…")` gives the web server another secret than coturn's.
 
     One server per test, stopped (and waited for) before the test's database is flushed: a
     server left running between tests can still be writing (a socket's `leave` after its page
@@ -94,8 +100,17 @@ def asgi_server(transactional_db: None, tmp_path: Path) -> Iterator[str]:
     port = free_port()
     files = tmp_path / "video-files"
     files.mkdir()
-    env = child_env(DEBUG="1", VIDEO_FILES_DIR=str(files))
-    with running(["serve", "--port", str(port)], env=env) as server:
+    extra = {"DEBUG": "1", "VIDEO_FILES_DIR": str(files)}
+    with contextlib.ExitStack() as stack:
+        marker = request.node.get_closest_marker("turn")
+        if marker is not None:
+            secret = secrets.token_urlsafe(24)
+            turn = stack.enter_context(coturn(secret))
+            extra["VIDEO_TURN_URLS"] = f"turn:127.0.0.1:{turn}?transport=udp"
+            extra["VIDEO_TURN_SECRET"] = marker.kwargs.get("secret", secret)
+        server = stack.enter_context(
+            running(["serve", "--port", str(port)], env=child_env(**extra))
+        )
         base = f"http://127.0.0.1:{port}"
         if not wait_until(lambda: _up(base), timeout=60):
             server.terminate()
@@ -472,7 +487,34 @@ def test_a_citizen_waits_the_agent_admits_them_they_connect_and_chat_and_the_age
     )
 
 
-# --- (d) Chromium with an aiortc peer --------------------------------------------------------
+# --- (c) the relay check against a real TURN server ------------------------------------------
+
+
+@pytest.mark.turn
+def test_the_check_page_finds_the_relay_of_a_real_turn_server(
+    video_appointment: Appointment, open_call: Callable[..., Visit]
+) -> None:
+    visitor = open_call("en")
+    visitor.goto(precall_path(video_appointment))
+    run_checks(visitor.page)
+    expect_check(visitor.page, "relay", "ok")
+    expect(visitor.page.locator("#check-summary")).to_have_text(
+        "Everything works. You can go to the waiting room."
+    )
+
+
+@pytest.mark.turn(secret="not-coturn-s-secret")
+def test_the_check_page_says_the_network_blocks_calls_when_the_relay_refuses(
+    video_appointment: Appointment, open_call: Callable[..., Visit]
+) -> None:
+    visitor = open_call("en")
+    visitor.goto(precall_path(video_appointment))
+    run_checks(visitor.page)
+    expect_check(visitor.page, "relay", "failed")
+    expect(visitor.page.locator("#help-network")).to_be_visible()
+
+
+# --- (e) Chromium with an aiortc peer --------------------------------------------------------
 
 
 class Loop:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,8 +22,10 @@ from pathlib import Path
 
 import pytest
 import redis
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
 from django.conf import settings
 from django.db import connection
+from django.test import override_settings
 from django.utils import timezone
 
 from finestreta.accounts.models import Membership
@@ -31,8 +34,17 @@ from finestreta.video import services
 from finestreta.video.models import ChatLine, Presence, RoomEvent
 from tests.factories import AppointmentFactory
 from tests.personas import log_in
-from tests.processes import child_env, free_port
-from tests.webrtc import Participant, Refused, asgi_server, start_asgi_server, stop, until
+from tests.processes import child_env, coturn, free_port
+from tests.webrtc import (
+    Participant,
+    Refused,
+    asgi_server,
+    start_asgi_server,
+    stop,
+    until,
+    use_loopback,
+    use_relay_only,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -231,6 +243,78 @@ def test_the_two_sides_of_a_call_may_sit_on_two_server_processes_joined_by_redis
 
         run(scenario)
     assert ChatLine.objects.count() == 2
+
+
+def relay_candidates(participant: Participant, peer: str) -> set[str]:
+    """The kinds of ICE candidate this side gathered for its connection with `peer`."""
+    transport = participant.links[peer].pc.getTransceivers()[0].sender.transport.transport
+    return {candidate.type for candidate in transport.iceGatherer.getLocalCandidates()}
+
+
+def test_a_call_connects_through_a_real_turn_server_with_the_credentials_the_server_issues(
+    call: Call, logs: Path
+) -> None:
+    """Neither side offers a host address: the only way is the relay of a real coturn, with the
+    short-lived TURN REST credentials each side got in `welcome` (the server shares coturn's
+    secret, the clients never see it)."""
+    secret = secrets.token_urlsafe(24)
+    with coturn(secret) as turn:
+        port = free_port()
+        env = server_env(
+            VIDEO_TURN_URLS=f"turn:127.0.0.1:{turn}?transport=udp", VIDEO_TURN_SECRET=secret
+        )
+        with asgi_server(port, env=env, log=logs / f"turn-{port}.log"):
+            url = f"ws://127.0.0.1:{port}{call.path}"
+            citizen = Participant(url, token=call.token, relay_only=True, label="citizen")
+            agent = Participant(url, cookie=call.agent, relay_only=True, label="agent")
+
+            async def scenario() -> None:
+                async with closing(citizen, agent):
+                    await into_the_call(citizen, agent)
+                    await media_flows(citizen, agent)
+                    for one, other in ((citizen, agent), (agent, citizen)):
+                        assert relay_candidates(one, other.peer or "") == {"relay"}
+                    (server,) = citizen.welcome["ice_servers"]
+                    assert server["username"].endswith(":" + (citizen.peer or ""))
+                    assert secret not in str(citizen.welcome)
+
+            try:
+                run(scenario)
+            finally:
+                use_loopback()  # for the tests that follow
+
+
+def test_credentials_made_with_another_secret_get_no_relay_from_the_turn_server() -> None:
+    """What a wrong VIDEO_TURN_SECRET looks like from a client: coturn refuses the allocation,
+    so no relayed candidate is gathered (the check page then says the network blocks calls)."""
+    with (
+        coturn(secrets.token_urlsafe(24)) as turn,
+        override_settings(
+            VIDEO_TURN_URLS=[f"turn:127.0.0.1:{turn}?transport=udp"],
+            VIDEO_TURN_SECRET="not-the-secret",
+        ),
+    ):
+        (offered,) = services.ice_servers("p_someone")
+
+        async def gather() -> str:
+            use_relay_only()
+            pc = RTCPeerConnection(
+                RTCConfiguration(
+                    iceServers=[
+                        RTCIceServer(offered["urls"], offered["username"], offered["credential"])
+                    ]
+                )
+            )
+            try:
+                pc.addTransceiver("audio")
+                await pc.setLocalDescription(await pc.createOffer())
+                return pc.localDescription.sdp
+            finally:
+                await pc.close()
+                use_loopback()
+
+        sdp = asyncio.run(asyncio.wait_for(gather(), 30))
+    assert "typ relay" not in sdp
 
 
 def test_the_sockets_of_a_quiet_call_stay_open_on_the_redis_layer(
