@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -146,3 +147,55 @@ def _stun_answers(port: int) -> bool:
         except OSError:
             return False
     return answer[:2] == b"\x01\x01" and answer[8:20] == request[8:20]
+
+
+@dataclass
+class Namespace:
+    """A network namespace joined to this one by a veth pair: `host_ip` here, `inside_ip` in
+    the namespace (a /24 of 10.213.0.0/16 of its own)."""
+
+    name: str
+    host_ip: str
+    inside_ip: str
+    inside_dev: str
+
+    def run(self, *args: str) -> None:
+        subprocess.run(["ip", "netns", "exec", self.name, *args], check=True)  # noqa: S603, S607
+
+    def move(self, last_byte: int) -> None:
+        """The inside end changes address, as a phone moving from Wi-Fi to mobile data: what
+        was bound to the old address (sockets, ICE candidates) is dead."""
+        new = self.inside_ip.rsplit(".", 1)[0] + f".{last_byte}"
+        # The old one first: deleting a subnet's first address deletes the others with it.
+        self.run("ip", "addr", "del", f"{self.inside_ip}/24", "dev", self.inside_dev)
+        self.run("ip", "addr", "add", f"{new}/24", "dev", self.inside_dev)
+        self.inside_ip = new
+
+
+@contextmanager
+def network_namespace() -> Iterator[Namespace]:
+    """Made for one test and removed after it (needs root, as on the CI machines). Traffic stays
+    on this machine: nothing routes out of the namespace."""
+    if os.geteuid() != 0:
+        raise RuntimeError("this test makes a network namespace: it must run as root (as CI does)")
+    pid = os.getpid()
+    subnet = f"10.213.{pid % 250}"
+    name, host_dev, inside_dev = f"fst{pid}", f"fsh{pid}", f"fsn{pid}"
+
+    def ip(*args: str) -> None:
+        subprocess.run(["ip", *args], check=True)  # noqa: S603, S607
+
+    ip("netns", "add", name)
+    try:
+        ip("link", "add", host_dev, "type", "veth", "peer", "name", inside_dev)
+        ip("link", "set", inside_dev, "netns", name)
+        ip("addr", "add", f"{subnet}.1/24", "dev", host_dev)
+        ip("link", "set", host_dev, "up")
+        space = Namespace(name, f"{subnet}.1", f"{subnet}.2", inside_dev)
+        space.run("ip", "link", "set", "lo", "up")
+        space.run("ip", "addr", "add", f"{space.inside_ip}/24", "dev", inside_dev)
+        space.run("ip", "link", "set", inside_dev, "up")
+        yield space
+    finally:
+        subprocess.run(["ip", "link", "del", host_dev], check=False, capture_output=True)  # noqa: S603, S607
+        subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)  # noqa: S603, S607

@@ -120,7 +120,7 @@ class SmallVideo(VideoStreamTrack):
         frame = av.VideoFrame(width=self.width, height=self.height, format="yuv420p")
         luma, *chroma = frame.planes
         row = bytearray(b"\x80" * (luma.buffer_size // self.height))
-        bar = (self.count * 4) % self.width
+        bar = (self.count * 4) % (self.width - 8)  # the bar stays within the row
         row[bar : bar + 8] = b"\xff" * 8
         luma.update(bytes(row) * self.height)
         for plane in chroma:

@@ -12,7 +12,9 @@ and a worker, as `make run` starts them), since the pages need the signaling Web
   screen and the citizen sees it, and ending the call leads the agent to record the outcome;
 - Chromium with an aiortc peer (two WebRTC implementations): the citizen's page and an agent
   speaking the documented protocol from Python exchange audio, video and chat, and the
-  citizen's shared screen reaches the agent as a second video.
+  citizen's shared screen reaches the agent as a second video;
+- a network change under a call: the citizen's Chromium, in a network namespace the test makes,
+  changes address mid-call; the page reconnects its socket and restarts ICE by itself.
 
 Chromium gets fake camera and microphone (`--use-fake-device-for-media-stream`, permission
 granted by `--use-fake-ui-for-media-stream`) and may use host candidates on this machine for
@@ -36,6 +38,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
+import aioice.ice
 import pytest
 import requests
 from django.conf import settings
@@ -49,13 +52,21 @@ from finestreta.appointments.models import Appointment
 from finestreta.appointments.services import join_token
 from finestreta.catalogue.models import AttentionLevel
 from finestreta.video import invitations, services
+from finestreta.video.models import RoomEvent
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP, Visit
 from tests.browser.data import BrowserData
 from tests.browser.test_accessibility import check_page
 from tests.browser.test_keyboard import active_id, tab_to
 from tests.factories import AppointmentFactory
-from tests.processes import child_env, coturn, free_port, running, wait_until
-from tests.webrtc import Participant, until
+from tests.processes import (
+    child_env,
+    coturn,
+    free_port,
+    network_namespace,
+    running,
+    wait_until,
+)
+from tests.webrtc import Participant, until, use_loopback
 
 T = TypeVar("T")
 
@@ -626,3 +637,99 @@ def test_a_citizen_in_chromium_and_an_agent_on_aiortc_see_hear_and_write_to_each
         loop.run(agent.close())
         loop.close()
     assert not agent.failures, agent.failures
+
+
+# --- (f) a network change under a call --------------------------------------------------------
+
+
+def test_when_the_citizen_s_network_changes_the_call_comes_back_by_itself(
+    browser: Browser,
+    browser_data: BrowserData,
+    video_appointment: Appointment,
+    tmp_path: Path,
+) -> None:
+    """The citizen's Chromium runs in a network namespace of its own (a veth pair to this one);
+    the agent is an aiortc client here. Mid-call the citizen's address changes, as a phone
+    moving from Wi-Fi to mobile data: the signaling socket and the ICE candidates of the old
+    address are dead. The page notices (the media stop, a ping goes unanswered), reconnects its
+    socket with `resume` and restarts ICE; the agent answers on a new connection, and the media
+    flow again — nobody clicked anything."""
+    room = services.get_room(video_appointment)
+    with contextlib.ExitStack() as stack:
+        net = stack.enter_context(network_namespace())
+        port = free_port()
+        base = f"http://{net.host_ip}:{port}"
+        files = tmp_path / "video-files"
+        files.mkdir()
+        env = child_env(DEBUG="1", ALLOWED_HOSTS=net.host_ip, VIDEO_FILES_DIR=str(files))
+        stack.enter_context(running(["serve", "--host", net.host_ip, "--port", str(port)], env=env))
+        assert wait_until(lambda: _up(base), timeout=60), "the server did not start"
+
+        # Chromium inside the namespace: Playwright starts it through `ip netns exec`.
+        wrapper = tmp_path / "chromium-in-namespace"
+        wrapper.write_text(f'#!/bin/sh\nexec ip netns exec {net.name} {CHROMIUM} "$@"\n')
+        wrapper.chmod(0o755)
+        home = stack.enter_context(tempfile.TemporaryDirectory(prefix="finestreta-chromium-ns-"))
+        chromium = browser.browser_type.launch(
+            executable_path=str(wrapper),
+            # Not a secure origin by its address: allow the camera there, as HTTPS would.
+            args=[*CHROMIUM_ARGS, *CALL_ARGS, f"--unsafely-treat-insecure-origin-as-secure={base}"],
+            env={**os.environ, "HOME": home},
+        )
+        stack.callback(chromium.close)
+        context = chromium.new_context(viewport=DESKTOP, base_url=base)
+        stack.callback(context.close)
+        errors: list[str] = []
+        citizen = context.new_page()
+        citizen.on("pageerror", lambda error: errors.append(str(error)))
+
+        loop = Loop()
+        stack.callback(loop.close)
+
+        async def make_agent() -> Participant:
+            agent = Participant(
+                f"ws://{net.host_ip}:{port}{services.room_socket_path(room)}",
+                cookie=session_cookie(browser_data.staff),
+                origin=base,
+                label="agent",
+            )
+            # The agent's only host candidate is this end of the veth pair.
+            aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: [net.host_ip]
+            return agent
+
+        agent = loop.run(make_agent())
+        stack.callback(use_loopback)
+        stack.callback(lambda: loop.run(agent.close()))
+        loop.run(agent.join())
+
+        citizen.goto(f"{base}{precall_path(video_appointment)}call/")
+        wait_state(citizen, "waiting")
+        waiting = loop.run(agent.expect("waiting"))
+        loop.run(agent.admit(waiting["peer"]))
+        expect(citizen.locator("#call")).to_have_attribute(
+            "data-connection", "connected", timeout=CONNECT_TIMEOUT
+        )
+        link = agent.links[waiting["peer"]]
+        loop.run(until(lambda: link.connected and link.received["video"] > 15, timeout=20))
+        peer_id = citizen.evaluate("() => window.finestretaCall.peerId")
+
+        net.move(3)
+        before = link.received["video"]
+
+        def flowing_again() -> bool:
+            return link.replaced >= 1 and link.connected and link.received["video"] > before + 15
+
+        loop.run(until(flowing_again, timeout=60, what=f"media after the move: {link}"), 70)
+        expect(citizen.locator("#call")).to_have_attribute(
+            "data-connection", "connected", timeout=CONNECT_TIMEOUT
+        )
+        citizen.wait_for_function(
+            "() => [...document.querySelectorAll('.tile-video')].some(v => v.videoWidth > 0)",
+            timeout=CONNECT_TIMEOUT,
+        )
+        assert citizen.evaluate("() => window.finestretaCall.peerId") == peer_id
+        assert RoomEvent.objects.filter(
+            room=room, kind=RoomEvent.Kind.JOINED, peer=peer_id, details__resumed=True
+        ).exists()
+        assert not errors, errors
+        assert not agent.failures, agent.failures

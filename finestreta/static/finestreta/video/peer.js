@@ -350,6 +350,9 @@ export class Peer {
       this.call.removePeer(this.id); // they left while their signaling was down: gone
       return;
     }
+    // The media stopped: perhaps the network changed under both connections. Check the
+    // signaling socket now, so that an ICE restart has a way to travel.
+    if (state === "disconnected" || state === "failed") this.call.signaling.probe();
     if (state === "failed" && this.offerer) {
       this.restart();
     } else if (state === "disconnected" && this.offerer) {

@@ -6,6 +6,7 @@ import { socketUrl } from "./texts.js";
 
 const PING_EVERY = 20000;
 const SILENCE_LIMIT = 45000; // no answer to pings for this long: the socket is dead
+const PROBE_WAIT = 4000; // after a network change: no answer to a ping this soon, reconnect
 const REFUSALS = new Set([4401, 4403, 4404, 4409, 4410]);
 
 export function backoff(attempt) {
@@ -30,6 +31,7 @@ export class Signaling {
     this.heard = 0;
     this.stopped = true;
     this.lastError = "";
+    this.probing = null;
     window.addEventListener("online", () => {
       if (!this.stopped && this.timer) this.reconnectNow();
     });
@@ -125,12 +127,38 @@ export class Signaling {
     this.attempt += 1;
   }
 
+  // Is the socket still alive? After a network change (Wi-Fi to mobile data, a new address) the
+  // browser may not notice a dead socket for minutes: a ping now, and with no word back within
+  // PROBE_WAIT the socket is dropped and opened again (resuming, docs/signaling.md).
+  probe() {
+    if (!this.open || this.probing) return;
+    const asked = Date.now();
+    const socket = this.socket;
+    this.send({ type: "ping" });
+    this.probing = setTimeout(() => {
+      this.probing = null;
+      if (this.heard < asked) this.abandon(socket);
+    }, PROBE_WAIT);
+  }
+
+  // Give up on a socket that no longer answers and open another: its closing handshake may
+  // never come (its address is gone), so do not wait for the close event.
+  abandon(socket) {
+    if (socket !== this.socket) return;
+    this.socket = null;
+    this.stopPinging();
+    socket.close(4000);
+    if (this.stopped) return;
+    this.onDown();
+    this.scheduleReconnect();
+  }
+
   startPinging() {
     this.stopPinging();
     this.pinger = setInterval(() => {
       if (!this.open) return;
       if (Date.now() - this.heard > SILENCE_LIMIT) {
-        this.socket.close(4000); // silent for too long: drop it and reconnect
+        this.abandon(this.socket); // silent for too long: drop it and reconnect
         return;
       }
       this.send({ type: "ping" });
