@@ -6,6 +6,9 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 # PostgreSQL used by the second pass of `make test` (trust auth on this kind of machine).
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/finestreta
+# Test processes per pass (pytest-xdist): most tests wait on servers, browsers and peers, so two
+# halve the time even on two cores. PYTEST_WORKERS=0 runs everything in one process.
+PYTEST_WORKERS ?= 2
 
 export PYTHONDONTWRITEBYTECODE := 1
 
@@ -57,11 +60,11 @@ messages: $(VENV)/.installed
 	$(PY) manage.py compilemessages --ignore=.venv -v 0
 
 test-sqlite: setup
-	FINESTRETA_TESTING=1 DATABASE_URL= $(VENV)/bin/pytest $(PYTEST_ARGS)
+	FINESTRETA_TESTING=1 DATABASE_URL= $(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test-postgres: setup
 	@if $(PY) scripts/wait_for_services.py --postgres "$(TEST_POSTGRES_URL)"; then \
-	  FINESTRETA_TESTING=1 DATABASE_URL="$(TEST_POSTGRES_URL)" $(VENV)/bin/pytest $(PYTEST_ARGS); \
+	  FINESTRETA_TESTING=1 DATABASE_URL="$(TEST_POSTGRES_URL)" $(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS); \
 	elif [ -n "$$CI" ]; then echo "CI: PostgreSQL is required and unreachable"; exit 1; \
 	else echo "PostgreSQL unreachable at $(TEST_POSTGRES_URL): the PostgreSQL pass did not run (CI runs it)."; fi
 

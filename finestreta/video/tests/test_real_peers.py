@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import redis
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
 from django.conf import settings
 from django.db import connection
@@ -99,13 +98,6 @@ def server(django_db_setup, logs: Path) -> Iterator[str]:  # type: ignore[no-unt
     port = free_port()
     with asgi_server(port, env=server_env(), log=logs / f"server-{port}.log"):
         yield f"ws://127.0.0.1:{port}"
-
-
-@pytest.fixture
-def redis_layer(redis_url: str) -> str:
-    """The test Redis database, emptied (that database only: it is reserved for tests)."""
-    redis.Redis.from_url(redis_url).flushdb()
-    return redis_url
 
 
 def run(scenario: Callable[[], Awaitable[None]], *, timeout: float = 30) -> None:
@@ -223,10 +215,10 @@ def test_another_organisation_s_staff_is_refused_by_the_server(call: Call, serve
 
 
 def test_the_two_sides_of_a_call_may_sit_on_two_server_processes_joined_by_redis(
-    call: Call, redis_layer: str, logs: Path
+    call: Call, redis_url: str, logs: Path
 ) -> None:
     ports = [free_port(), free_port()]
-    env = server_env(REDIS_URL=redis_layer)
+    env = server_env(REDIS_URL=redis_url)
     with (
         asgi_server(ports[0], env=env, log=logs / "redis-a.log"),
         asgi_server(ports[1], env=env, log=logs / "redis-b.log"),
@@ -318,10 +310,10 @@ def test_credentials_made_with_another_secret_get_no_relay_from_the_turn_server(
 
 
 def test_the_sockets_of_a_quiet_call_stay_open_on_the_redis_layer(
-    call: Call, redis_layer: str, logs: Path
+    call: Call, redis_url: str, logs: Path
 ) -> None:
     port = free_port()
-    with asgi_server(port, env=server_env(REDIS_URL=redis_layer), log=logs / "quiet.log"):
+    with asgi_server(port, env=server_env(REDIS_URL=redis_url), log=logs / "quiet.log"):
         url = f"ws://127.0.0.1:{port}{call.path}"
         citizen = Participant(url, token=call.token, webrtc=False, reconnect=False)
         agent = Participant(url, cookie=call.agent, webrtc=False, reconnect=False)
@@ -339,10 +331,10 @@ def test_the_sockets_of_a_quiet_call_stay_open_on_the_redis_layer(
 
 
 def test_a_call_survives_the_server_being_killed_and_both_sides_resume(
-    call: Call, redis_layer: str, logs: Path
+    call: Call, redis_url: str, logs: Path
 ) -> None:
     port = free_port()
-    env = server_env(REDIS_URL=redis_layer)
+    env = server_env(REDIS_URL=redis_url)
     log = logs / "restarted.log"
     url = f"ws://127.0.0.1:{port}{call.path}"
     citizen = Participant(url, token=call.token, backoff=FAST, label="citizen")
