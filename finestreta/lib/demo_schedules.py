@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from finestreta.accounts.models import Membership
 from finestreta.appointments.models import Appointment, CancelledBy
@@ -91,6 +92,9 @@ ABSENCES = [
 
 @dataclass(frozen=True)
 class AppointmentSpec:
+    """`working_days` 0: today, at the next quarter hour at least five minutes away from the
+    moment the demo is loaded (hour and minute unused) — a video call to try at once."""
+
     code: str
     org: str
     service: str
@@ -116,7 +120,14 @@ BOOKED, ATTENDED, CANCELLED, NO_SHOW = (
 )
 VIDEO, PHONE, IN_PERSON = Channel.VIDEO, Channel.PHONE, Channel.IN_PERSON
 
+# The video call of the README's "try a call" (its join link is printed by `make run`).
+CALL_NOW = "DEMQ1VID"
+
 APPOINTMENTS = [
+    AppointmentSpec(
+        CALL_NOW, "generalitat", "ajuts-subvencions", VIDEO, "agent-backoffice", 0, 0, 0,
+        "Clara Ferrer Soler", "clara.ferrer@example.org", "+34644556677",
+    ),
     AppointmentSpec(
         "DEMQ2KBA", "generalitat", "ajuts-subvencions", VIDEO, "agent-backoffice", 1, 9, 0,
         "Jordi Puig Serra", "jordi.puig@example.org", "+34600112233",
@@ -272,9 +283,13 @@ def _wanted_appointment(
     closures: ClosedDates,
     today: dt.date,
 ) -> dict[str, object]:
-    closed = closures.at(office.pk) if office else closures.everywhere
-    day = _working_day(today, spec.working_days, closed)
-    starts = _local(day, spec.hour, spec.minute, service.organisation.time_zone)
+    if spec.working_days == 0:
+        soon = timezone.now() + dt.timedelta(minutes=5)
+        starts = (soon + dt.timedelta(minutes=-soon.minute % 15)).replace(second=0, microsecond=0)
+    else:
+        closed = closures.at(office.pk) if office else closures.everywhere
+        day = _working_day(today, spec.working_days, closed)
+        starts = _local(day, spec.hour, spec.minute, service.organisation.time_zone)
     ends = starts + dt.timedelta(minutes=service.duration_minutes)
     wanted: dict[str, object] = {
         "organisation": service.organisation,

@@ -11,6 +11,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.urls import reverse
+from django.utils import timezone
 
 from finestreta.accounts.demo import DEMO_LOGINS, DEMO_PASSWORD
 from finestreta.lib import webserver
@@ -47,6 +49,7 @@ class Command(BaseCommand):
             self.stdout.write(f"\nDemo logins (password: {DEMO_PASSWORD}):")
             for demo in DEMO_LOGINS:
                 self.stdout.write(f"  {demo.username:<18} {demo.role} — {demo.organisation}")
+            self._call_now(base)
         self.stdout.write("\nPress Ctrl-C to stop the web server and the worker.\n")
 
         stopping = False
@@ -77,3 +80,28 @@ class Command(BaseCommand):
             self.stderr.write(f"A process stopped unexpectedly: {failed}")
             sys.exit(1)
         self.stdout.write("Stopped.")
+
+    def _call_now(self, base: str) -> None:
+        """The demo's video appointment of the next minutes: the citizen's link and the agent's
+        waiting room, to hold a call from two browser windows."""
+        from finestreta.appointments.models import Appointment
+        from finestreta.lib.demo_schedules import CALL_NOW
+        from finestreta.video.services import join_path
+
+        call = (
+            Appointment.objects.select_related("organisation", "agent__user")
+            .filter(code=CALL_NOW, status=Appointment.Status.BOOKED)
+            .first()
+        )
+        if call is None:  # no demo data loaded (`make run` loads it)
+            return
+        starts = timezone.localtime(call.starts_at).strftime("%H:%M")
+        self.stdout.write(
+            f"\nTry a video call (appointment at {starts}; the waiting room is open):"
+        )
+        self.stdout.write(f"  Citizen's join link: {base}{join_path(call)}")
+        lobby = reverse("staff-video:lobby", args=[call.organisation.slug])
+        self.stdout.write(
+            f"  Agent's waiting room: {base}{lobby} "
+            f"(log in as {call.agent.user.username}, in another browser or a private window)"
+        )
