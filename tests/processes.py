@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -57,13 +58,18 @@ def running(args: list[str], *, env: dict[str, str] | None = None) -> Iterator[s
     try:
         yield process
     finally:
-        if process.poll() is None:
-            process.send_signal(2)  # SIGINT
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process, sig=signal.SIGINT, timeout=15)
+
+
+def stop(process: subprocess.Popen, *, sig: int = signal.SIGTERM, timeout: float = 10) -> None:
+    """Ask a child process to stop with `sig` and wait for it; kill it if it does not."""
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def wait_until(predicate, *, timeout: float = 20, interval: float = 0.2) -> bool:  # type: ignore[no-untyped-def]
@@ -122,12 +128,7 @@ def coturn(secret: str, *, realm: str = "finestreta.test") -> Iterator[int]:
                 raise RuntimeError(f"coturn did not start on port {port}:\n{tail}")
             yield port
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
 
 
 def free_udp_port() -> int:

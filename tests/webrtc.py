@@ -44,6 +44,7 @@ import json
 import logging
 import random
 import re
+import signal
 import subprocess
 import time
 from collections import Counter, deque
@@ -69,6 +70,7 @@ from aiortc.sdp import candidate_from_sdp
 from websockets.asyncio.client import ClientConnection
 
 from finestreta.lib import webserver
+from tests import processes
 
 logger = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
@@ -676,13 +678,8 @@ def start_asgi_server(port: int, *, env: dict[str, str], log: Path) -> subproces
 
 
 def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(2)  # SIGINT
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    """Like Ctrl-C, then wait (killed if it does not stop)."""
+    processes.stop(process, sig=signal.SIGINT)
 
 
 def _answers(port: int) -> bool:

@@ -37,6 +37,8 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.processes import stop
+
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS_MODULE = "tests.idp.oidc_provider.settings"
 START_TIMEOUT = 20.0
@@ -174,7 +176,7 @@ def run_oidc_provider(
                         f"{START_TIMEOUT:.0f} s. Its output:\n{output}"
                     )
             finally:
-                _stop(process)
+                stop(process)
         raise OidcProviderError("The OIDC provider found no free port in three attempts.")
 
 
@@ -292,16 +294,6 @@ def _wait_until_serving(process: subprocess.Popen, provider: OidcProvider) -> bo
             pass
         time.sleep(0.1)
     return False
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _origin(url: str) -> str:

@@ -322,3 +322,18 @@ def test_loading_the_demo_on_a_later_day_moves_the_appointments_along() -> None:
     moved = dict(Appointment.objects.values_list("code", "starts_at"))
     assert moved.keys() == codes.keys()
     assert all(moved[code] > codes[code] for code in codes)
+
+
+@pytest.mark.django_db
+def test_the_demo_has_a_video_call_of_the_next_minutes_whose_waiting_room_is_open(
+    demo: DemoSummary,
+) -> None:
+    from finestreta.lib.demo_schedules import CALL_NOW
+    from finestreta.video.services import window_state
+
+    call = Appointment.objects.get(code=CALL_NOW)
+    now = timezone.now()
+    assert (call.channel, call.status) == ("video", Appointment.Status.BOOKED)
+    assert now + dt.timedelta(minutes=4) <= call.starts_at <= now + dt.timedelta(minutes=20)
+    assert window_state(call, now=now) == "open"
+    assert call.agent.user.username == "agent-backoffice"

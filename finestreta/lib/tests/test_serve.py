@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import urllib.request
 
 import pytest
+from django.utils import timezone
 
+from finestreta.accounts.models import Membership
 from finestreta.appointments.models import Appointment
-from finestreta.lib.demo_data import load_demo_data
 from finestreta.lib.demo_schedules import CALL_NOW
 from finestreta.lib.models import WorkerHeartbeat
 from finestreta.video.services import join_path
+from tests.factories import AppointmentFactory
 from tests.processes import child_env, free_port, running, wait_until
 
 
@@ -26,8 +29,16 @@ def get(url: str) -> tuple[int, dict]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_serve_starts_the_web_server_and_a_worker_and_stops_both_on_ctrl_c() -> None:
-    load_demo_data()
+def test_serve_starts_the_web_server_and_a_worker_and_stops_both_on_ctrl_c(personas) -> None:
+    # The demo's video call of the next minutes (as load_demo makes it; test_demo_data checks
+    # that it does): `serve` prints its join link and the agent's waiting room.
+    AppointmentFactory(
+        code=CALL_NOW,
+        agent=Membership.objects.get(user=personas.agent_a),
+        service=personas.service_a,
+        channel="video",
+        starts_at=timezone.now() + dt.timedelta(minutes=10),
+    )
     port = free_port()
     env = child_env(DEBUG="1", WORKER_HEARTBEAT_SECONDS="1")
     with running(["serve", "--port", str(port)], env=env) as serve:
@@ -46,7 +57,8 @@ def test_serve_starts_the_web_server_and_a_worker_and_stops_both_on_ctrl_c() -> 
     assert f"http://127.0.0.1:{port}/generalitat/book/" in output
     assert f"http://127.0.0.1:{port}/dev/outbox/" in output
     assert f"Citizen's join link: {link}" in output
-    assert f"http://127.0.0.1:{port}/generalitat/staff/video/ (log in as agent-backoffice" in output
+    lobby = f"http://127.0.0.1:{port}/{personas.org_a.slug}/staff/video/"
+    assert f"{lobby} (log in as {personas.agent_a.username}" in output
     assert "Stopped." in output
     assert get(f"http://127.0.0.1:{port}/healthz")[0] == 0  # nothing listens any more
     # The worker removed its heartbeat: it stopped cleanly too.
