@@ -36,12 +36,14 @@ What aiortc cannot do, and what stands in for it
 
 from __future__ import annotations
 
+import array
 import asyncio
 import contextlib
 import http.client
 import itertools
 import json
 import logging
+import math
 import random
 import re
 import signal
@@ -106,6 +108,24 @@ class Refused(Exception):
 
 
 # --- Media ---------------------------------------------------------------------------------
+
+
+class Tone(AudioStreamTrack):
+    """A steady 440 Hz tone instead of aiortc's silence: someone speaking, for the page's
+    speaking indicator."""
+
+    async def recv(self) -> av.AudioFrame:
+        frame = await super().recv()  # paced silence: 20 ms at 8 kHz, mono, 16-bit
+        start = frame.pts
+        wave = array.array(
+            "h",
+            (
+                int(12000 * math.sin(2 * math.pi * 440 * (start + i) / 8000))
+                for i in range(frame.samples)
+            ),
+        )
+        frame.planes[0].update(wave.tobytes())
+        return frame
 
 
 class SmallVideo(VideoStreamTrack):
@@ -217,11 +237,13 @@ class Participant:
         on_message: Callable[[dict[str, Any]], bool] | None = None,
         label: str = "",
         relay_only: bool = False,
+        tone: bool = False,
     ) -> None:
         self.url, self.token, self.cookie, self.origin = url, token, cookie, origin
         # Relay only: no host candidates, and the ICE servers `welcome` offers (the server's
         # TURN with its short-lived credentials) instead of `ice_servers`.
         self.relay_only = relay_only
+        self.tone = tone  # send a tone rather than silence
         self.webrtc = webrtc
         self.trickle = trickle  # send candidates one by one, as a browser does
         self.ice_servers = list(ice_servers or [])
@@ -506,7 +528,7 @@ class Participant:
 
     def _new_pc(self, peer: str) -> RTCPeerConnection:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=self.ice_servers))
-        pc.addTrack(AudioStreamTrack())
+        pc.addTrack(Tone() if self.tone else AudioStreamTrack())
         pc.addTrack(SmallVideo())
 
         def on_track(track: MediaStreamTrack) -> None:

@@ -30,9 +30,11 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
+import re
 import secrets
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -546,6 +548,17 @@ class Loop:
         self.loop.close()
 
 
+async def frames_stop(link: Any, track: str, *, timeout: float = 10) -> None:
+    """Wait until no new frame arrives on `track` for a whole second."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        first = link.video_tracks[track][0]
+        await asyncio.sleep(1)
+        if link.video_tracks[track][0] == first:
+            return
+    raise TimeoutError(f"the frames of {track} did not stop: {link}")
+
+
 def session_cookie(user: User) -> str:
     client = Client()
     client.force_login(user)
@@ -561,13 +574,15 @@ def test_a_citizen_in_chromium_and_an_agent_on_aiortc_see_hear_and_write_to_each
     """Two WebRTC implementations through the server: the citizen's page in Chromium (fake
     camera and microphone) and the agent as an aiortc client of the documented protocol
     (tests/webrtc.py), each receiving the other's audio and video; then the citizen shares
-    their screen and the agent receives it as a second video, the size of the fake screen."""
+    their screen and the agent receives it as a second video, the size of the fake screen; the
+    agent's voice (a tone) lights the speaking indicator; camera off and sound only stop the
+    citizen's video and not the sound, and undoing them brings it back."""
     room = services.get_room(video_appointment)
     url = asgi_server.replace("http://", "ws://") + services.room_socket_path(room)
     loop = Loop()
 
     async def make_agent() -> Participant:
-        return Participant(url, cookie=session_cookie(browser_data.staff), label="agent")
+        return Participant(url, cookie=session_cookie(browser_data.staff), tone=True, label="agent")
 
     agent = loop.run(make_agent())
     try:
@@ -633,6 +648,40 @@ def test_a_citizen_in_chromium_and_an_agent_on_aiortc_see_hear_and_write_to_each
         citizen.click("#toggle-screen")
         expect(citizen.locator("#toggle-screen")).to_have_attribute("aria-pressed", "false")
         loop.run(agent.expect("media", lambda m: m.get("screen") is False))
+
+        # The agent's tone is someone speaking: the citizen's page shows and announces it.
+        tile = citizen.locator(".tile").first
+        expect(tile).to_have_class(re.compile(r"\bspeaking\b"), timeout=15_000)
+        expect(tile.locator(".speaking-badge")).to_be_visible()
+        expect(citizen.locator("#speaking-announcer")).to_have_text("Marta Vidal is speaking")
+
+        # Camera off: the agent is told and the camera's frames stop; on again, they come back.
+        camera = next(i for i, (n, w, h) in link.video_tracks.items() if (w, h) != (1280, 720))
+        citizen.click("#toggle-camera")
+        expect(citizen.locator("#toggle-camera")).to_have_attribute("aria-pressed", "true")
+        loop.run(agent.expect("media", lambda m: m.get("video") is False))
+        loop.run(frames_stop(link, camera))
+        citizen.click("#toggle-camera")
+        loop.run(agent.expect("media", lambda m: m.get("video") is True))
+        stopped_at = link.video_tracks[camera][0]
+        loop.run(until(lambda: link.video_tracks[camera][0] > stopped_at + 10, timeout=15))
+
+        # Sound only: the citizen sends no video, the sound goes on; back to video, both
+        # pictures return.
+        citizen.click("#toggle-audio-only")
+        expect(citizen.locator("#toggle-audio-only")).to_have_attribute("aria-pressed", "true")
+        loop.run(agent.expect("media", lambda m: m.get("video") is False))
+        loop.run(frames_stop(link, camera))
+        audio = link.received["audio"]
+        loop.run(until(lambda: link.received["audio"] > audio + 25, timeout=10, what="sound"))
+        citizen.click("#toggle-audio-only")
+        expect(citizen.locator("#toggle-audio-only")).to_have_attribute("aria-pressed", "false")
+        stopped_at = link.video_tracks[camera][0]
+        loop.run(until(lambda: link.video_tracks[camera][0] > stopped_at + 10, timeout=15))
+        citizen.wait_for_function(
+            "() => [...document.querySelectorAll('.tile-video')].some(v => v.videoWidth > 0)",
+            timeout=CONNECT_TIMEOUT,
+        )
     finally:
         loop.run(agent.close())
         loop.close()
