@@ -54,3 +54,23 @@ def compiled_catalogues() -> Iterator[None]:
         # override_settings clears Django's translation caches on enable and disable.
         with override_settings(LOCALE_PATHS=paths):
             yield
+
+
+@pytest.fixture
+def many_connections() -> Iterator[None]:
+    """For a test that opens about fifty database connections at once: one such test at a time
+    across the pytest-xdist workers (PostgreSQL allows 100 connections in all)."""
+    import fcntl
+    import tempfile
+    from pathlib import Path
+
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    server = f"{db.get('HOST') or 'local'}-{db.get('PORT') or ''}".replace("/", "_")
+    with open(Path(tempfile.gettempdir()) / f"finestreta-connections-{server}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -34,6 +34,7 @@ from finestreta.appointments.models import (
     WaitingListEntry,
 )
 from finestreta.catalogue.models import Channel, Service
+from finestreta.lib.transactions import retry_on_deadlock
 from finestreta.privacy.services import Action, record_event
 from finestreta.scheduling.availability import Slot, SlotQuery
 from finestreta.scheduling.services import find_slots, slot_query
@@ -89,18 +90,10 @@ def hold_slot(
     for agent_id in slot.resource_ids:
         for _retry in range(2):
             try:
-                with transaction.atomic():
-                    held = _insert_hold(
-                        service,
-                        channel,
-                        office,
-                        int(agent_id),
-                        slot,
-                        query,
-                        expires,
-                        client,
-                        idempotency_key,
-                    )
+                held = _insert_hold(
+                    service, channel, office, int(agent_id), slot, query, expires, client,
+                    idempotency_key,
+                )  # fmt: skip
                 if schedule_release:
                     transaction.on_commit(partial(_release_at, expires))
                 return held
@@ -120,6 +113,7 @@ def _release_at(moment: dt.datetime) -> None:
     release.using(run_after=moment).enqueue()
 
 
+@retry_on_deadlock
 def _insert_hold(
     service: Service,
     channel: Channel,
@@ -132,22 +126,23 @@ def _insert_hold(
     idempotency_key: str | None = None,
 ) -> Appointment:
     occupied = query.occupied(slot.start)
-    return Appointment.objects.create(
-        organisation=service.organisation,
-        service=service,
-        channel=channel,
-        office=office,
-        agent_id=agent_id,
-        starts_at=slot.start,
-        ends_at=slot.end,
-        occupied_from=occupied.start,
-        occupied_until=occupied.end,
-        status=Appointment.Status.HELD,
-        hold_expires_at=expires,
-        held_by=client,
-        code=new_code(),
-        idempotency_key=idempotency_key or None,
-    )
+    with transaction.atomic():  # on its own: a deadlock's victim is tried again
+        return Appointment.objects.create(
+            organisation=service.organisation,
+            service=service,
+            channel=channel,
+            office=office,
+            agent_id=agent_id,
+            starts_at=slot.start,
+            ends_at=slot.end,
+            occupied_from=occupied.start,
+            occupied_until=occupied.end,
+            status=Appointment.Status.HELD,
+            hold_expires_at=expires,
+            held_by=client,
+            code=new_code(),
+            idempotency_key=idempotency_key or None,
+        )
 
 
 def release_hold(*, appointment: Appointment) -> None:
@@ -223,6 +218,7 @@ def check_contact_limits(
         raise TooManyBookingsToday()
 
 
+@retry_on_deadlock
 def confirm_booking(
     *,
     appointment: Appointment,

@@ -50,6 +50,7 @@ def bookable(personas):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("many_connections")
 def test_fifty_parallel_http_bookings_of_one_time_have_one_winner_and_no_server_error(
     bookable,
 ) -> None:

@@ -108,6 +108,7 @@ def test_a_taken_time_gets_a_clear_answer_with_the_next_free_times(setup) -> Non
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("many_connections")
 @pytest.mark.parametrize("round_", range(3))
 def test_fifty_parallel_bookings_of_one_time_have_exactly_one_winner(setup, round_: int) -> None:  # type: ignore[no-untyped-def]
     service, _agent = setup

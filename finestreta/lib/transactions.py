@@ -1,0 +1,42 @@
+"""Transactions that PostgreSQL may end with a deadlock: two writers checking the same
+exclusion constraint (no double booking) can each wait for the other; PostgreSQL then aborts
+one of them with `deadlock_detected`. The work itself was sound, so it is tried again."""
+
+from __future__ import annotations
+
+import functools
+import random
+import time
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+from django.db import OperationalError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+ATTEMPTS = 4
+DEADLOCK = "40P01"  # PostgreSQL's SQLSTATE for deadlock_detected
+
+
+def is_deadlock(error: BaseException) -> bool:
+    return getattr(error.__cause__, "sqlstate", None) == DEADLOCK
+
+
+def retry_on_deadlock(function: Callable[P, R]) -> Callable[P, R]:
+    """Run `function` again (a few times, after a short random pause) when the database chose
+    it as a deadlock's victim. `function` must do its writes in its own `transaction.atomic`
+    block, so that the aborted attempt left nothing behind."""
+
+    @functools.wraps(function)
+    def retried(*args: P.args, **kwargs: P.kwargs) -> R:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return function(*args, **kwargs)
+            except OperationalError as error:
+                if attempt == ATTEMPTS or not is_deadlock(error):
+                    raise
+                time.sleep(random.uniform(0, 0.01 * attempt))  # noqa: S311 - jitter only
+        raise AssertionError("unreachable")
+
+    return retried
