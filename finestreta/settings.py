@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "finestreta.privacy",
     "finestreta.notifications",
     "finestreta.video",
+    "finestreta.queueing",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -452,6 +453,12 @@ VIDEO_JOIN_EARLY_MINUTES = env_int("VIDEO_JOIN_EARLY_MINUTES", 30)
 VIDEO_JOIN_LATE_MINUTES = env_int("VIDEO_JOIN_LATE_MINUTES", 120)
 # The appointment's agent gets an e-mail when the citizen has waited this long unadmitted.
 VIDEO_STAFF_ALERT_MINUTES = env_int("VIDEO_STAFF_ALERT_MINUTES", 3)
+
+# --- Attention now (the virtual queue) ---
+# Seconds an agent has to accept a citizen offered to them before the offer passes on.
+QUEUE_OFFER_SECONDS = env_int("QUEUE_OFFER_SECONDS", 30)
+# Seconds during which a citizen whose offer an agent let lapse goes to other agents first.
+QUEUE_PASSED_SECONDS = env_int("QUEUE_PASSED_SECONDS", 120)
 # Files shared in a call: where they are kept (outside every web root), the largest accepted,
 # and the keys that encrypt them (Fernet keys, comma-separated: the first encrypts, all decrypt,
 # so a new key goes first and the old one stays until the files it encrypted are gone). Without

@@ -1,0 +1,315 @@
+"""The virtual queue's public API ("attention now"): a citizen enters and leaves the queue, an
+agent's desk state changes, offers are made, accepted, declined or let lapse, calls end.
+
+Every decision of who is offered to whom is `routing.next_for` (pure, ADR 21) applied to the
+first rows of the waiting list in the queue's order; these functions load those rows and record
+the decision in one transaction. The database keeps the two promises that must hold across
+processes: an agent holds at most one offer and one call (unique constraints), and a citizen
+is offered to one agent at a time (the offer is a conditional update of a waiting row, and on
+PostgreSQL the candidate rows are locked, skipping those another transaction holds).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
+
+from finestreta.accounts.models import Membership
+from finestreta.catalogue.models import Service
+from finestreta.queueing import routing
+from finestreta.queueing.models import DeskStatus, Lapse, QueueEntry
+from finestreta.tenants.models import Organisation
+
+State = QueueEntry.State
+Desk = DeskStatus.State
+
+# Rows of the waiting list read for one decision: the SQL filter already applies the skill
+# rules, so the first is normally the answer; a few more let the pure rules have the last word.
+CANDIDATES = 20
+
+
+class QueueError(Exception):
+    """A refused step, with a stable code and words for the person."""
+
+    def __init__(self, code: str, message: object) -> None:
+        super().__init__(str(message))
+        self.code = code
+        self.message = message
+
+
+def offer_seconds() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.QUEUE_OFFER_SECONDS)
+
+
+def passed_for() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.QUEUE_PASSED_SECONDS)
+
+
+# --- Citizens ------------------------------------------------------------------------------
+
+
+def enter_queue(
+    *,
+    organisation: Organisation,
+    service: Service,
+    channel: str,
+    name: str,
+    now: dt.datetime,
+    phone: str = "",
+    email: str = "",
+    language: str = "",
+    sign_language: bool = False,
+    priority: int = 0,
+) -> QueueEntry:
+    """A citizen asks for attention now. Raises QueueError when the service cannot take them."""
+    if service.organisation_id != organisation.pk or not service.is_active:
+        raise QueueError("no_service", _("This service is not available."))
+    if channel not in QueueEntry.Channel.values or channel not in service.channels:
+        raise QueueError("no_channel", _("This service is not attended this way."))
+    if not name.strip():
+        raise QueueError("no_name", _("Write your name."))
+    if channel == QueueEntry.Channel.PHONE and not phone:
+        raise QueueError("no_phone", _("Write the telephone number to call you back."))
+    return QueueEntry.objects.create(
+        organisation=organisation,
+        service=service,
+        channel=channel,
+        name=name.strip(),
+        phone=phone,
+        email=email,
+        language=language,
+        sign_language=sign_language,
+        priority=priority,
+        joined_at=now,
+    )
+
+
+def leave_queue(*, entry: QueueEntry, now: dt.datetime) -> bool:
+    """The citizen leaves before being attended (an offer to an agent is withdrawn)."""
+    left = QueueEntry.objects.filter(pk=entry.pk, state__in=[State.WAITING, State.OFFERED]).update(
+        state=State.LEFT, ended_at=now, offered_to=None
+    )
+    return bool(left)
+
+
+# --- Desks ---------------------------------------------------------------------------------
+
+
+def set_desk_status(
+    *, membership: Membership, state: str, now: dt.datetime, reason: str = ""
+) -> DeskStatus:
+    """The agent says they are available, paused (with a reason) or offline. Becoming available
+    starts their turn: the agent free for longest is offered first."""
+    if state not in (Desk.AVAILABLE, Desk.PAUSED, Desk.OFFLINE):
+        raise QueueError("bad_state", _("Choose available, paused or offline."))
+    with transaction.atomic():
+        desk, _created = DeskStatus.objects.select_for_update().get_or_create(
+            membership=membership, defaults={"state": state, "since": now, "reason": reason}
+        )
+        if desk.state == Desk.IN_CALL:
+            raise QueueError("in_call", _("End the call first."))
+        if desk.state != state or desk.reason != reason:
+            desk.since = now if desk.state != state else desk.since
+            desk.state, desk.reason = state, reason if state == Desk.PAUSED else ""
+            desk.save()
+        if state != Desk.AVAILABLE:
+            _withdraw_offer(membership, now, lapse=True)
+    return desk
+
+
+def _withdraw_offer(membership: Membership, now: dt.datetime, *, lapse: bool) -> None:
+    offered = QueueEntry.objects.filter(offered_to=membership, state=State.OFFERED)
+    for entry in offered:
+        if lapse:
+            Lapse.objects.create(entry=entry, membership=membership, at=now)
+    offered.update(state=State.WAITING, offered_to=None, offered_at=None, offer_expires_at=None)
+
+
+# --- Offers --------------------------------------------------------------------------------
+
+
+def as_agent(membership: Membership, desk: DeskStatus) -> routing.Agent:
+    return routing.Agent(
+        id=membership.pk,
+        organisation_id=membership.organisation_id,
+        services=frozenset(membership.services.values_list("pk", flat=True)),
+        languages=frozenset(membership.languages or []),
+        available_since=desk.since,
+        sign_language=membership.sign_language,
+    )
+
+
+def as_waiting(entry: QueueEntry, passed_by: Iterable[int] = ()) -> routing.Waiting:
+    return routing.Waiting(
+        id=entry.pk,
+        organisation_id=entry.organisation_id,
+        service_id=entry.service_id,
+        joined_at=entry.joined_at,
+        language=entry.language,
+        sign_language=entry.sign_language,
+        priority=entry.priority,
+        due=entry.due,
+        passed_by=frozenset(passed_by),
+    )
+
+
+def in_queue_order(entries: QuerySet[QueueEntry]) -> QuerySet[QueueEntry]:
+    """The waiting list in routing.rank's order, in SQL."""
+    return entries.annotate(
+        walk_in=Case(
+            When(due__isnull=True, then=Value(1)), default=Value(0), output_field=IntegerField()
+        ),
+        since=Coalesce("due", "joined_at"),
+    ).order_by("walk_in", "-priority", "since", "pk")
+
+
+def candidates(agent: routing.Agent, now: dt.datetime) -> QuerySet[QueueEntry]:
+    """The waiting citizens `agent` may be offered, first ones first (the skill rules in SQL;
+    routing.next_for decides among them)."""
+    recent = Lapse.objects.filter(membership_id=agent.id, at__gt=now - passed_for())
+    found = (
+        QueueEntry.objects.filter(
+            organisation_id__in={agent.organisation_id} | agent.serves_for,
+            state=State.WAITING,
+            service_id__in=agent.services,
+        )
+        .filter(Q(due__isnull=True) | Q(due__lte=now))
+        .filter(Q(language="") | Q(language__in=agent.languages))
+        .exclude(pk__in=recent.values("entry_id"))
+    )
+    if not agent.sign_language:
+        found = found.filter(sign_language=False)
+    return in_queue_order(found)
+
+
+def offer_next(*, membership: Membership, now: dt.datetime) -> QueueEntry | None:
+    """Offer the next citizen to an available agent who holds no offer; None when there is
+    nobody for them. The offer lapses after QUEUE_OFFER_SECONDS unless accepted."""
+    with transaction.atomic():
+        desk = DeskStatus.objects.select_for_update().filter(membership=membership).first()
+        if desk is None or desk.state != Desk.AVAILABLE:
+            return None
+        if QueueEntry.objects.filter(offered_to=membership, state=State.OFFERED).exists():
+            return None
+        agent = as_agent(membership, desk)
+        rows = candidates(agent, now)
+        if connection.features.has_select_for_update_skip_locked:
+            rows = rows.select_for_update(skip_locked=True, of=("self",))
+        found = list(rows[:CANDIDATES])
+        lapses: dict[int, set[int]] = {}
+        for entry_id, agent_id in Lapse.objects.filter(
+            entry__in=found, at__gt=now - passed_for()
+        ).values_list("entry_id", "membership_id"):
+            lapses.setdefault(entry_id, set()).add(agent_id)
+        choice = routing.next_for(agent, [as_waiting(e, lapses.get(e.pk, ())) for e in found], now)
+        if choice is None:
+            return None
+        entry = next(e for e in found if e.pk == choice.id)
+        taken = QueueEntry.objects.filter(pk=entry.pk, state=State.WAITING).update(
+            state=State.OFFERED,
+            offered_to=membership,
+            offered_at=now,
+            offer_expires_at=now + offer_seconds(),
+        )
+        if not taken:  # another transaction offered them a moment ago (SQLite has no row locks)
+            return None
+        entry.refresh_from_db()
+        return entry
+
+
+def route(*, organisation: Organisation, now: dt.datetime) -> list[QueueEntry]:
+    """Offers for every available agent of the organisation who holds none, the agent free for
+    longest first (after a citizen arrives, an offer lapses or a call ends)."""
+    free = (
+        DeskStatus.objects.filter(
+            state=Desk.AVAILABLE, membership__organisation=organisation, membership__is_active=True
+        )
+        .exclude(membership__in=QueueEntry.objects.filter(state=State.OFFERED).values("offered_to"))
+        .select_related("membership")
+        .order_by("since", "membership_id")
+    )
+    made = []
+    for desk in free:
+        try:
+            offered = offer_next(membership=desk.membership, now=now)
+        except IntegrityError:  # the agent got an offer from elsewhere meanwhile
+            continue
+        if offered is not None:
+            made.append(offered)
+    return made
+
+
+def accept_offer(*, membership: Membership, entry_id: int, now: dt.datetime) -> QueueEntry:
+    """The agent takes the citizen offered to them: the call starts."""
+    with transaction.atomic():
+        entry = QueueEntry.objects.select_for_update().filter(pk=entry_id).first()
+        if (
+            entry is None
+            or entry.state != State.OFFERED
+            or entry.offered_to_id != membership.pk
+            or (entry.offer_expires_at is not None and entry.offer_expires_at <= now)
+        ):
+            raise QueueError("offer_gone", _("This citizen is no longer offered to you."))
+        entry.state, entry.served_by, entry.served_at = State.SERVING, membership, now
+        entry.save(update_fields=["state", "served_by", "served_at"])
+        DeskStatus.objects.filter(membership=membership).update(
+            state=Desk.IN_CALL, since=now, reason=""
+        )
+    return entry
+
+
+def decline_offer(*, membership: Membership, entry_id: int, now: dt.datetime) -> None:
+    """The agent passes: the citizen keeps their place and goes to the others first."""
+    with transaction.atomic():
+        entry = (
+            QueueEntry.objects.select_for_update()
+            .filter(pk=entry_id, state=State.OFFERED, offered_to=membership)
+            .first()
+        )
+        if entry is None:
+            raise QueueError("offer_gone", _("This citizen is no longer offered to you."))
+        _withdraw_offer(membership, now, lapse=True)
+
+
+def expire_offers(*, now: dt.datetime) -> int:
+    """Offers not accepted in time go back to the queue (to other agents first); the agent who
+    did not answer is paused, as they are probably away from the desk."""
+    expired = 0
+    due = QueueEntry.objects.filter(state=State.OFFERED, offer_expires_at__lte=now)
+    for entry_id, agent_id in list(due.values_list("pk", "offered_to")):
+        with transaction.atomic():
+            back = QueueEntry.objects.filter(
+                pk=entry_id, state=State.OFFERED, offered_to_id=agent_id, offer_expires_at__lte=now
+            ).update(state=State.WAITING, offered_to=None, offered_at=None, offer_expires_at=None)
+            if not back:
+                continue  # accepted or withdrawn meanwhile
+            Lapse.objects.create(entry_id=entry_id, membership_id=agent_id, at=now)
+            DeskStatus.objects.filter(membership_id=agent_id, state=Desk.AVAILABLE).update(
+                state=Desk.PAUSED, since=now, reason="missed_offer"
+            )
+            expired += 1
+    return expired
+
+
+def finish_call(*, membership: Membership, entry_id: int, now: dt.datetime) -> QueueEntry:
+    """The agent ends the call: the citizen is attended, the agent available again."""
+    with transaction.atomic():
+        entry = (
+            QueueEntry.objects.select_for_update()
+            .filter(pk=entry_id, state=State.SERVING, served_by=membership)
+            .first()
+        )
+        if entry is None:
+            raise QueueError("not_serving", _("You are not attending this citizen."))
+        entry.state, entry.ended_at = State.SERVED, now
+        entry.save(update_fields=["state", "ended_at"])
+        DeskStatus.objects.filter(membership=membership).update(
+            state=Desk.AVAILABLE, since=now, reason=""
+        )
+    return entry
