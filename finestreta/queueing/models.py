@@ -61,6 +61,11 @@ class QueueEntry(models.Model):
                 name="queue_waiting_order",
             ),
             models.Index(
+                fields=["organisation", "due"],
+                condition=Q(state="waiting", due__isnull=False),
+                name="queue_waiting_booked",
+            ),
+            models.Index(
                 fields=["offer_expires_at"],
                 condition=Q(state="offered"),
                 name="queue_offers_expiring",

@@ -87,6 +87,12 @@ def next_for(agent: Agent, waiting: Iterable[Waiting], now: dt.datetime) -> Wait
     return best
 
 
+def in_turn_for(agent: Agent, waiting: Iterable[Waiting], now: dt.datetime) -> list[Waiting]:
+    """Everyone `agent` can serve now, in the queue's order: `next_for` first, then whom to
+    offer if that one was taken by another agent a moment before."""
+    return sorted((w for w in waiting if ready(w, now) and can_serve(agent, w)), key=rank)
+
+
 def agent_for(waiting: Waiting, agents: Iterable[Agent]) -> Agent | None:
     """The available agent to offer `waiting` to: the one free for longest among those with the
     skill; None when nobody can serve them now."""

@@ -16,8 +16,6 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
-from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from finestreta.accounts.models import Membership
@@ -138,7 +136,11 @@ def as_agent(membership: Membership, desk: DeskStatus) -> routing.Agent:
     return routing.Agent(
         id=membership.pk,
         organisation_id=membership.organisation_id,
-        services=frozenset(membership.services.values_list("pk", flat=True)),
+        services=frozenset(
+            Membership.services.through.objects.filter(membership_id=membership.pk).values_list(
+                "service_id", flat=True
+            )
+        ),
         languages=frozenset(membership.languages or []),
         available_since=desk.since,
         sign_language=membership.sign_language,
@@ -159,68 +161,90 @@ def as_waiting(entry: QueueEntry, passed_by: Iterable[int] = ()) -> routing.Wait
     )
 
 
-def in_queue_order(entries: QuerySet[QueueEntry]) -> QuerySet[QueueEntry]:
-    """The waiting list in routing.rank's order, in SQL."""
-    return entries.annotate(
-        walk_in=Case(
-            When(due__isnull=True, then=Value(1)), default=Value(0), output_field=IntegerField()
-        ),
-        since=Coalesce("due", "joined_at"),
-    ).order_by("walk_in", "-priority", "since", "pk")
+def candidates(agent: routing.Agent, now: dt.datetime) -> list[QueueEntry]:
+    """The first waiting citizens `agent` may be offered: the booked ones whose time has come
+    and the first walk-ins of each of the agent's services, each read along its index and
+    stopped after CANDIDATES rows (the skill rules and the agent's recent lapses in SQL; the
+    pure rules put them in order). Only the columns routing needs are read.
 
+    Written in SQL rather than built with the ORM: it runs for every decision, and building
+    the query took longer than running it (bench/queue_routing.py)."""
+    organisations = sorted({agent.organisation_id} | agent.serves_for)
+    languages = sorted(agent.languages)
+    if not agent.services:
+        return []
 
-def candidates(agent: routing.Agent, now: dt.datetime) -> QuerySet[QueueEntry]:
-    """The waiting citizens `agent` may be offered, first ones first (the skill rules in SQL;
-    routing.next_for decides among them)."""
-    recent = Lapse.objects.filter(membership_id=agent.id, at__gt=now - passed_for())
-    found = (
-        QueueEntry.objects.filter(
-            organisation_id__in={agent.organisation_id} | agent.serves_for,
-            state=State.WAITING,
-            service_id__in=agent.services,
+    def marks(values: list[int] | list[str]) -> str:
+        return ", ".join(["%s"] * len(values))
+
+    to_db = connection.ops.adapt_datetimefield_value
+    table, lapses = QueueEntry._meta.db_table, Lapse._meta.db_table
+    columns = "id, organisation_id, service_id, joined_at, language, sign_language, priority, due"
+    language = "language = ''"
+    if languages:
+        language = f"(language = '' OR language IN ({marks(languages)}))"
+    sign = "" if agent.sign_language else "AND NOT sign_language"
+    common = f"""
+        state = %s AND organisation_id IN ({marks(organisations)}) AND {language} {sign}
+        AND id NOT IN (SELECT entry_id FROM {lapses} WHERE membership_id = %s AND at > %s)
+    """  # noqa: S608 - only table names and placeholders are formatted in
+    common_params: list[object] = [
+        State.WAITING,
+        *organisations,
+        *languages,
+        agent.id,
+        to_db(now - passed_for()),
+    ]
+    services_ = sorted(agent.services)
+    parts = [
+        f"""SELECT {columns} FROM (
+            SELECT {columns} FROM {table}
+            WHERE {common} AND service_id IN ({marks(services_)}) AND due <= %s
+            ORDER BY priority DESC, due, id LIMIT %s) AS booked"""  # noqa: S608
+    ]
+    params = [*common_params, *services_, to_db(now), CANDIDATES]
+    for service_id in services_:
+        parts.append(
+            f"""SELECT {columns} FROM (
+                SELECT {columns} FROM {table}
+                WHERE {common} AND service_id = %s AND due IS NULL
+                ORDER BY priority DESC, joined_at, id LIMIT %s) AS walk_ins_{service_id}"""  # noqa: S608
         )
-        .filter(Q(due__isnull=True) | Q(due__lte=now))
-        .filter(Q(language="") | Q(language__in=agent.languages))
-        .exclude(pk__in=recent.values("entry_id"))
-    )
-    if not agent.sign_language:
-        found = found.filter(sign_language=False)
-    return in_queue_order(found)
+        params += [*common_params, service_id, CANDIDATES]
+    return list(QueueEntry.objects.raw(" UNION ALL ".join(parts), params))
 
 
 def offer_next(*, membership: Membership, now: dt.datetime) -> QueueEntry | None:
     """Offer the next citizen to an available agent who holds no offer; None when there is
-    nobody for them. The offer lapses after QUEUE_OFFER_SECONDS unless accepted."""
-    with transaction.atomic():
-        desk = DeskStatus.objects.select_for_update().filter(membership=membership).first()
-        if desk is None or desk.state != Desk.AVAILABLE:
-            return None
-        if QueueEntry.objects.filter(offered_to=membership, state=State.OFFERED).exists():
-            return None
-        agent = as_agent(membership, desk)
-        rows = candidates(agent, now)
-        if connection.features.has_select_for_update_skip_locked:
-            rows = rows.select_for_update(skip_locked=True, of=("self",))
-        found = list(rows[:CANDIDATES])
-        lapses: dict[int, set[int]] = {}
-        for entry_id, agent_id in Lapse.objects.filter(
-            entry__in=found, at__gt=now - passed_for()
-        ).values_list("entry_id", "membership_id"):
-            lapses.setdefault(entry_id, set()).add(agent_id)
-        choice = routing.next_for(agent, [as_waiting(e, lapses.get(e.pk, ())) for e in found], now)
-        if choice is None:
-            return None
-        entry = next(e for e in found if e.pk == choice.id)
-        taken = QueueEntry.objects.filter(pk=entry.pk, state=State.WAITING).update(
-            state=State.OFFERED,
-            offered_to=membership,
-            offered_at=now,
-            offer_expires_at=now + offer_seconds(),
-        )
-        if not taken:  # another transaction offered them a moment ago (SQLite has no row locks)
-            return None
-        entry.refresh_from_db()
-        return entry
+    nobody for them (or they hold an offer already). The offer lapses after
+    QUEUE_OFFER_SECONDS unless accepted. The offer is a conditional update (the citizen must
+    still be waiting): when the first in turn was offered to another agent a moment before,
+    the next in turn is tried; the database refuses a second offer to one agent."""
+    try:
+        with transaction.atomic():
+            desk = DeskStatus.objects.select_for_update().filter(membership=membership).first()
+            if desk is None or desk.state != Desk.AVAILABLE:
+                return None
+            agent = as_agent(membership, desk)
+            found = {entry.pk: entry for entry in candidates(agent, now)}
+            # The agent's own recent lapses are left out in SQL; nobody else's matter here.
+            waiting = [as_waiting(entry) for entry in found.values()]
+            expires = now + offer_seconds()
+            for choice in routing.in_turn_for(agent, waiting, now):
+                taken = QueueEntry.objects.filter(pk=choice.id, state=State.WAITING).update(
+                    state=State.OFFERED,
+                    offered_to=membership,
+                    offered_at=now,
+                    offer_expires_at=expires,
+                )
+                if taken:
+                    entry = found[choice.id]
+                    entry.state, entry.offered_to = State.OFFERED, membership
+                    entry.offered_at, entry.offer_expires_at = now, expires
+                    return entry
+    except IntegrityError:  # they hold an offer already (one per agent: a constraint)
+        return None
+    return None
 
 
 def route(*, organisation: Organisation, now: dt.datetime) -> list[QueueEntry]:
@@ -236,10 +260,7 @@ def route(*, organisation: Organisation, now: dt.datetime) -> list[QueueEntry]:
     )
     made = []
     for desk in free:
-        try:
-            offered = offer_next(membership=desk.membership, now=now)
-        except IntegrityError:  # the agent got an offer from elsewhere meanwhile
-            continue
+        offered = offer_next(membership=desk.membership, now=now)
         if offered is not None:
             made.append(offered)
     return made
