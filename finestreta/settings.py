@@ -459,6 +459,8 @@ VIDEO_STAFF_ALERT_MINUTES = env_int("VIDEO_STAFF_ALERT_MINUTES", 3)
 QUEUE_OFFER_SECONDS = env_int("QUEUE_OFFER_SECONDS", 30)
 # Seconds during which a citizen whose offer an agent let lapse goes to other agents first.
 QUEUE_PASSED_SECONDS = env_int("QUEUE_PASSED_SECONDS", 120)
+# How often each worker hands lapsed offers back and offers citizens to free agents.
+QUEUE_POLL_SECONDS = env_int("QUEUE_POLL_SECONDS", 2)
 # Files shared in a call: where they are kept (outside every web root), the largest accepted,
 # and the keys that encrypt them (Fernet keys, comma-separated: the first encrypts, all decrypt,
 # so a new key goes first and the old one stays until the files it encrypted are gone). Without

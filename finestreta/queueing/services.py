@@ -266,6 +266,18 @@ def route(*, organisation: Organisation, now: dt.datetime) -> list[QueueEntry]:
     return made
 
 
+def route_everywhere(*, now: dt.datetime) -> int:
+    """The worker's queue loop: lapsed offers back to the queue, then offers for the free agents
+    of every organisation with citizens waiting. Safe from several workers at once. Returns the
+    offers made."""
+    expire_offers(now=now)
+    waiting = QueueEntry.objects.filter(state=State.WAITING).values("organisation_id")
+    made = 0
+    for organisation in Organisation.objects.filter(pk__in=waiting):
+        made += len(route(organisation=organisation, now=now))
+    return made
+
+
 def accept_offer(*, membership: Membership, entry_id: int, now: dt.datetime) -> QueueEntry:
     """The agent takes the citizen offered to them: the call starts."""
     with transaction.atomic():

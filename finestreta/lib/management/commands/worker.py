@@ -1,6 +1,7 @@
 """Run the background-task worker (django-tasks-db's db_worker) with a heartbeat for /readyz, the
-notifications dispatcher that sends due messages in batches (notifications.delivery), and a sweeper
-that recovers the messages of a worker that died mid-batch (notifications.recovery)."""
+notifications dispatcher that sends due messages in batches (notifications.delivery), a sweeper
+that recovers the messages of a worker that died mid-batch (notifications.recovery), and the
+virtual queue's loop (lapsed offers back to the queue, offers for free agents)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -38,6 +40,12 @@ def dispatch() -> None:
 
     while deliver_due(now=timezone.now()) >= BATCH_SIZE:
         pass
+
+
+def route_queues() -> None:
+    from finestreta.queueing.services import route_everywhere
+
+    route_everywhere(now=timezone.now())
 
 
 def sweep() -> None:
@@ -72,33 +80,38 @@ class Command(DBWorkerCommand):
                     continue
             connection.close()
 
-        def sweeper() -> None:
+        def every(seconds: float, work: Callable[[], object], failed: str) -> Callable[[], None]:
+            """A loop that does `work` at once, then every `seconds`, until the worker stops."""
+
+            def run() -> None:
+                while True:
+                    try:
+                        close_old_connections()
+                        work()
+                    except Exception:  # retried next time round
+                        logger.exception(failed)
+                    if stop.wait(seconds):
+                        break
+                connection.close()
+
+            return run
+
+        loops = {
             # Once at start (a restarted worker recovers at once), then every few seconds.
-            while True:
-                try:
-                    close_old_connections()
-                    sweep()
-                except Exception:  # a failed sweep is retried next time
-                    logger.exception("the sweep for lost messages failed")
-                if stop.wait(settings.NOTIFICATIONS_SWEEP_SECONDS):
-                    break
-            connection.close()
-
-        def dispatcher() -> None:
-            while True:
-                try:
-                    close_old_connections()
-                    dispatch()
-                except Exception:  # the batch's claim is recovered after the claim timeout
-                    logger.exception("sending due messages failed")
-                if stop.wait(settings.NOTIFICATIONS_POLL_SECONDS):
-                    break
-            connection.close()
-
+            "sweeper": every(
+                settings.NOTIFICATIONS_SWEEP_SECONDS, sweep, "the sweep for lost messages failed"
+            ),
+            # The batch's claim is recovered after the claim timeout should this fail.
+            "dispatcher": every(
+                settings.NOTIFICATIONS_POLL_SECONDS, dispatch, "sending due messages failed"
+            ),
+            # Lapsed offers back to the queue, and offers for agents left without one.
+            "queue": every(settings.QUEUE_POLL_SECONDS, route_queues, "routing the queue failed"),
+        }
         thread = threading.Thread(target=loop, name="heartbeat", daemon=True)
         thread.start()
-        threading.Thread(target=sweeper, name="sweeper", daemon=True).start()
-        threading.Thread(target=dispatcher, name="dispatcher", daemon=True).start()
+        for name, target in loops.items():
+            threading.Thread(target=target, name=name, daemon=True).start()
         try:
             super().handle(*args, **options)
         finally:
