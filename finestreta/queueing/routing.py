@@ -116,3 +116,21 @@ def match(
             offers.append((agent, candidate))
             del free[agent.id]
     return offers
+
+
+def estimate_wait(
+    *, ahead: int, handling: Sequence[dt.timedelta], agents: int, default: dt.timedelta
+) -> tuple[dt.timedelta, dt.timedelta] | None:
+    """An honest range for the wait of a citizen with `ahead` people before them: the typical
+    (median) and a long (third quartile) handling time of recent calls — or `default` when
+    there are too few — times the rounds of calls before their turn with `agents` skilled
+    agents at work. None when nobody with the skill is at work: no number would be honest."""
+    if agents <= 0:
+        return None
+    times = sorted(handling) if len(handling) >= 5 else [default]
+    typical = times[len(times) // 2]
+    long = times[(len(times) * 3) // 4]
+    rounds = ahead // agents + (1 if ahead % agents else 0)
+    if ahead == 0:
+        return dt.timedelta(0), typical / 2  # the next free agent: within about half a call
+    return typical * rounds, long * (rounds + 1)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -27,6 +28,16 @@ from finestreta.tenants.models import Organisation
 State = QueueEntry.State
 Desk = DeskStatus.State
 
+# What routing needs of a queue entry.
+WAITING_FIELDS = (
+    "organisation_id",
+    "service_id",
+    "joined_at",
+    "language",
+    "sign_language",
+    "priority",
+    "due",
+)
 # Rows of the waiting list read for one decision: the SQL filter already applies the skill
 # rules, so the first is normally the answer; a few more let the pure rules have the last word.
 CANDIDATES = 20
@@ -96,6 +107,51 @@ def leave_queue(*, entry: QueueEntry, now: dt.datetime) -> bool:
     return bool(left)
 
 
+@dataclass(frozen=True)
+class Position:
+    """Where a waiting citizen stands: how many are ahead of them in their service's queue and
+    a range for the wait (None when nobody with their skill is at work)."""
+
+    ahead: int
+    wait: tuple[dt.timedelta, dt.timedelta] | None
+
+
+def queue_position(*, entry: QueueEntry, now: dt.datetime) -> Position:
+    """For the citizen's status page: those ahead in the same service's queue (in routing's
+    order), and an estimate from the service's recent calls and the skilled agents at work."""
+    mine = routing.rank(as_waiting(entry))
+    others = QueueEntry.objects.filter(
+        organisation=entry.organisation_id,
+        service=entry.service_id,
+        state__in=[State.WAITING, State.OFFERED],
+    ).exclude(pk=entry.pk)
+    ahead = sum(
+        1
+        for other in others.only(*WAITING_FIELDS)
+        if routing.ready(as_waiting(other), now) and routing.rank(as_waiting(other)) < mine
+    )
+    served = QueueEntry.objects.filter(
+        service=entry.service_id,
+        state=State.SERVED,
+        ended_at__gte=now - dt.timedelta(days=7),
+        served_at__isnull=False,
+    ).order_by("-ended_at")[:50]
+    handling = [e.ended_at - e.served_at for e in served if e.ended_at and e.served_at]
+    at_work = DeskStatus.objects.filter(
+        state__in=[Desk.AVAILABLE, Desk.IN_CALL],
+        membership__organisation=entry.organisation_id,
+        membership__is_active=True,
+        membership__services=entry.service_id,
+    ).select_related("membership")
+    waiting = as_waiting(entry)
+    # Their services are filtered in SQL above; languages and sign language here.
+    skilled = (as_agent(desk.membership, desk, services={entry.service_id}) for desk in at_work)
+    agents = sum(1 for agent in skilled if routing.can_serve(agent, waiting))
+    default = dt.timedelta(minutes=entry.service.duration_minutes)
+    wait = routing.estimate_wait(ahead=ahead, handling=handling, agents=agents, default=default)
+    return Position(ahead=ahead, wait=wait)
+
+
 # --- Desks ---------------------------------------------------------------------------------
 
 
@@ -132,15 +188,20 @@ def _withdraw_offer(membership: Membership, now: dt.datetime, *, lapse: bool) ->
 # --- Offers --------------------------------------------------------------------------------
 
 
-def as_agent(membership: Membership, desk: DeskStatus) -> routing.Agent:
-    return routing.Agent(
-        id=membership.pk,
-        organisation_id=membership.organisation_id,
-        services=frozenset(
+def as_agent(
+    membership: Membership, desk: DeskStatus, *, services: set[int] | None = None
+) -> routing.Agent:
+    """The agent as routing sees them; `services` when already known (else read)."""
+    if services is None:
+        services = set(
             Membership.services.through.objects.filter(membership_id=membership.pk).values_list(
                 "service_id", flat=True
             )
-        ),
+        )
+    return routing.Agent(
+        id=membership.pk,
+        organisation_id=membership.organisation_id,
+        services=frozenset(services),
         languages=frozenset(membership.languages or []),
         available_since=desk.since,
         sign_language=membership.sign_language,

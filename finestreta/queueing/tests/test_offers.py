@@ -206,3 +206,28 @@ def test_entering_the_queue_refuses_what_the_service_cannot_take(personas) -> No
             organisation=personas.org_a, service=phone_less, channel="in_person", name="X", now=NOW
         )
     assert refused.value.code == "no_channel"
+
+
+@pytest.mark.django_db
+def test_a_waiting_citizen_sees_who_is_ahead_and_an_honest_range_for_the_wait(personas) -> None:
+    first = walk_in(personas, "A", at=NOW - 300 * SECOND)
+    urgent = walk_in(personas, "B", at=NOW - 10 * SECOND, priority=1)
+    me = walk_in(personas, "C", at=NOW - 200 * SECOND)
+    later = walk_in(personas, "D", at=NOW - 100 * SECOND)
+    elsewhere = ServiceFactory(organisation=personas.org_a, offers_video=True)
+    walk_in(personas, "E", at=NOW - 900 * SECOND, service=elsewhere)  # another queue
+    # Nobody with the skill at work yet: no number.
+    position = services.queue_position(entry=me, now=NOW)
+    assert (position.ahead, position.wait) == (2, None)
+    assert services.queue_position(entry=urgent, now=NOW).ahead == 0
+    assert services.queue_position(entry=later, now=NOW).ahead == 3
+    # Two skilled agents at work (one speaks only Catalan: it still counts for these).
+    make_agent(personas)
+    make_agent(personas, languages=("ca",))
+    make_agent(personas, [elsewhere])  # another service's agent does not count
+    usual = dt.timedelta(minutes=personas.service_a.duration_minutes)
+    assert services.queue_position(entry=me, now=NOW).wait == (usual, 2 * usual)
+    # An English speaker waits for the one agent... who speaks no English: no number.
+    english = walk_in(personas, "F", language="en")
+    assert services.queue_position(entry=english, now=NOW).wait is None
+    assert services.queue_position(entry=first, now=NOW).ahead == 1  # after the urgent one

@@ -91,3 +91,26 @@ def test_match_pairs_each_agent_and_each_citizen_at_most_once() -> None:
     assert len({a.id for a, _w in offers}) == 3 and len({w.id for _a, w in offers}) == 3
     # The three first citizens, the longest-free agent taking the first.
     assert [(a.id, w.id) for a, w in offers] == [(3, 1), (2, 2), (1, 3)]
+
+
+def test_the_wait_is_a_range_from_recent_calls_and_the_agents_at_work() -> None:
+    from finestreta.queueing.routing import estimate_wait
+
+    calls = [dt.timedelta(minutes=m) for m in (4, 5, 6, 7, 8, 9, 20)]
+    default = dt.timedelta(minutes=15)
+    assert estimate_wait(ahead=6, handling=calls, agents=3, default=default) == (
+        2 * dt.timedelta(minutes=7),
+        3 * dt.timedelta(minutes=9),
+    )
+    # Too few calls yet: the service's usual duration.
+    assert estimate_wait(ahead=1, handling=calls[:2], agents=1, default=default) == (
+        default,
+        2 * default,
+    )
+    # Next in line: within about half a call.
+    assert estimate_wait(ahead=0, handling=calls, agents=2, default=default) == (
+        dt.timedelta(0),
+        dt.timedelta(minutes=3.5),
+    )
+    # Nobody with the skill at work: no number.
+    assert estimate_wait(ahead=0, handling=calls, agents=0, default=default) is None
