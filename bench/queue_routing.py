@@ -97,6 +97,9 @@ def main() -> None:
     connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     try:
         org, members = seed()
+        if connection.vendor == "postgresql":  # statistics, as autovacuum keeps them in service
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
         print(f"{connection.vendor}: {AGENTS} agents available, {WAITING} citizens waiting")
 
         def plain_read() -> None:
