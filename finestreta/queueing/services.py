@@ -38,9 +38,11 @@ WAITING_FIELDS = (
     "priority",
     "due",
 )
-# Rows of the waiting list read for one decision: the SQL filter already applies the skill
-# rules, so the first is normally the answer; a few more let the pure rules have the last word.
-CANDIDATES = 20
+# Rows read per part of the waiting list (the booked citizens due, and each service's
+# walk-ins) for one decision: the SQL applies the skill rules and each part's order, so the
+# first in turn is among the first rows; the others are who to try when another agent took
+# them a moment before (if all were, the worker's loop offers again a moment later).
+CANDIDATES = 5
 
 
 class QueueError(Exception):
