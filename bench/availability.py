@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
-import time
 
 import django_setup  # noqa: F401, I001 - first: sets up Django for what follows
 from django.db import connection
+from figures import timed
 
 OFFICES, AGENTS_PER_OFFICE, APPOINTMENTS, RUNS = 50, 10, 20_000, 15
 NOW = dt.datetime(2026, 11, 30, 7, 0, tzinfo=dt.UTC)
@@ -136,12 +136,6 @@ def plain_read(service) -> int:  # type: ignore[no-untyped-def]
         ).values_list("agent_id", "occupied_from", "occupied_until")
     )
     return len(patterns) + len(absences) + len(closed) + len(booked)
-
-
-def timed(fn) -> float:  # type: ignore[no-untyped-def]
-    started = time.perf_counter()
-    fn()
-    return (time.perf_counter() - started) * 1000
 
 
 def main() -> None:

@@ -45,6 +45,7 @@ from typing import Any
 import django_setup  # noqa: F401, I001 - first: sets up Django for what follows
 from django.conf import settings
 from django.db import connection, transaction
+from figures import percentile
 
 from tests.processes import child_env, free_port, running, wait_until
 
@@ -186,11 +187,6 @@ def make_due(now: dt.datetime) -> None:
     from finestreta.notifications.models import Message
 
     Message.objects.update(send_after=now)
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def pipeline(smtp_port: int, commands: Connection) -> tuple[float, list[float]]:

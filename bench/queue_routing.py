@@ -20,10 +20,10 @@ from __future__ import annotations
 import datetime as dt
 import random
 import statistics
-import time
 
 import django_setup  # noqa: F401, I001 - first: sets up Django for what follows
 from django.db import connection
+from figures import percentile, timed
 
 AGENTS, WAITING, SERVICES, RUNS = 500, 5_000, 10, 400
 NOW = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
@@ -76,17 +76,6 @@ def seed():  # type: ignore[no-untyped-def]
         for n in range(WAITING)
     )
     return org, members
-
-
-def timed(function) -> float:  # type: ignore[no-untyped-def]
-    started = time.perf_counter()
-    function()
-    return (time.perf_counter() - started) * 1000
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def main() -> None:

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import django_setup  # noqa: F401, I001 - first: sets up Django for what follows
 from django.db import connection
+from figures import percentile
 from video_rooms import Room, seed, server_env, test_redis
 
 from tests.processes import free_port
@@ -120,11 +121,6 @@ async def measure(base: str, rooms: list[Room]) -> tuple[list[dict[str, float]],
             stack.append(joined)
             direct.append(alone)
     return stack, direct
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def main() -> None:

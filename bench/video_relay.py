@@ -58,6 +58,7 @@ import django_setup  # noqa: F401, I001 - first: sets up Django for what follows
 import video_rooms
 import websockets
 from django.db import connection
+from figures import percentile
 from video_rooms import Room, seed
 
 from tests.processes import free_port
@@ -294,11 +295,6 @@ def server_errors(logs: list[Path]) -> dict[str, int]:
             if line.startswith("Exception inside application"):
                 found[line.split(":", 1)[1].strip() or "(no message)"] += 1
     return dict(found)
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def report(name: str, tally: Tally) -> tuple[float, float]:
