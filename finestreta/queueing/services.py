@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, Q
 from django.utils.translation import gettext_lazy as _
 
 from finestreta.accounts.models import Membership
@@ -311,22 +312,69 @@ def offer_next(*, membership: Membership, now: dt.datetime) -> QueueEntry | None
 
 
 def route(*, organisation: Organisation, now: dt.datetime) -> list[QueueEntry]:
-    """Offers for every available agent of the organisation who holds none, the agent free for
-    longest first (after a citizen arrives, an offer lapses or a call ends)."""
-    free = (
+    """Offers for the organisation's available agents who hold none, decided all at once by
+    `routing.match` (citizens in the queue's order, each to the skilled agent free for longest):
+    the worker's loop, after citizens arrive, offers lapse or calls end. A few reads whatever the
+    number of agents, then one conditional update per offer (skipped when the citizen or the
+    agent was taken meanwhile)."""
+    offered = QueueEntry.objects.filter(state=State.OFFERED).values("offered_to")
+    desks = list(
         DeskStatus.objects.filter(
             state=Desk.AVAILABLE, membership__organisation=organisation, membership__is_active=True
         )
-        .exclude(membership__in=QueueEntry.objects.filter(state=State.OFFERED).values("offered_to"))
+        .exclude(membership__in=offered)
         .select_related("membership")
-        .order_by("since", "membership_id")
     )
+    if not desks:
+        return []
+    skills: dict[int, set[int]] = {desk.membership_id: set() for desk in desks}
+    for member_id, service_id in Membership.services.through.objects.filter(
+        membership_id__in=skills
+    ).values_list("membership_id", "service_id"):
+        skills[member_id].add(service_id)
+    agents = {
+        desk.membership_id: as_agent(desk.membership, desk, services=skills[desk.membership_id])
+        for desk in desks
+    }
+    passed: dict[int, set[int]] = {}
+    for entry_id, member_id in Lapse.objects.filter(
+        membership_id__in=skills, at__gt=now - passed_for()
+    ).values_list("entry_id", "membership_id"):
+        passed.setdefault(entry_id, set()).add(member_id)
+    waiting = [
+        as_waiting(entry, passed.get(entry.pk, ()))
+        for entry in QueueEntry.objects.filter(organisation=organisation, state=State.WAITING)
+        .filter(Q(due__isnull=True) | Q(due__lte=now))
+        .only(*WAITING_FIELDS)
+    ]
+    members = {desk.membership_id: desk.membership for desk in desks}
     made = []
-    for desk in free:
-        offered = offer_next(membership=desk.membership, now=now)
-        if offered is not None:
-            made.append(offered)
+    for agent, citizen in routing.match(list(agents.values()), waiting, now):
+        entry = _offer(members[agent.id], citizen.id, now)
+        if entry is not None:
+            made.append(entry)
     return made
+
+
+def _offer(membership: Membership, entry_id: int, now: dt.datetime) -> QueueEntry | None:
+    """Record one offer: the citizen still waiting, the agent still available and holding no
+    other (the database refuses a second). None when either was taken meanwhile."""
+    available = DeskStatus.objects.filter(membership=membership, state=Desk.AVAILABLE)
+    try:
+        with transaction.atomic():
+            taken = (
+                QueueEntry.objects.filter(pk=entry_id, state=State.WAITING)
+                .filter(Exists(available))
+                .update(
+                    state=State.OFFERED,
+                    offered_to=membership,
+                    offered_at=now,
+                    offer_expires_at=now + offer_seconds(),
+                )
+            )
+    except IntegrityError:
+        return None
+    return QueueEntry.objects.get(pk=entry_id) if taken else None
 
 
 def route_everywhere(*, now: dt.datetime) -> int:

@@ -231,3 +231,31 @@ def test_a_waiting_citizen_sees_who_is_ahead_and_an_honest_range_for_the_wait(pe
     english = walk_in(personas, "F", language="en")
     assert services.queue_position(entry=english, now=NOW).wait is None
     assert services.queue_position(entry=first, now=NOW).ahead == 1  # after the urgent one
+
+
+@pytest.mark.django_db
+def test_a_round_of_offers_is_the_pure_rules_match_of_free_agents_and_the_queue(personas) -> None:
+    rng = random.Random(11)
+    other = ServiceFactory(organisation=personas.org_a, offers_video=True)
+    for n in range(60):
+        walk_in(
+            personas,
+            f"Citizen {n}",
+            at=NOW - rng.randint(1, 3600) * SECOND,
+            service=rng.choice([personas.service_a, other]),
+            language=rng.choice(["", "ca", "en"]),
+            priority=1 if rng.random() < 0.2 else 0,
+        )
+    for _ in range(8):
+        make_agent(
+            personas,
+            rng.sample([personas.service_a, other], rng.randint(1, 2)),
+            since=NOW - rng.randint(1, 600) * SECOND,
+            languages=rng.choice([("ca",), ("ca", "en")]),
+        )
+    agents = [services.as_agent(desk.membership, desk) for desk in DeskStatus.objects.all()]
+    queue = [services.as_waiting(e) for e in QueueEntry.objects.filter(state=State.WAITING)]
+    expected = {(a.id, w.id) for a, w in routing.match(agents, queue, NOW)}
+    made = services.route(organisation=personas.org_a, now=NOW)
+    assert {(e.offered_to_id, e.pk) for e in made} == expected
+    assert len(made) == 8
