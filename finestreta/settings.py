@@ -453,6 +453,9 @@ VIDEO_JOIN_EARLY_MINUTES = env_int("VIDEO_JOIN_EARLY_MINUTES", 30)
 VIDEO_JOIN_LATE_MINUTES = env_int("VIDEO_JOIN_LATE_MINUTES", 120)
 # The appointment's agent gets an e-mail when the citizen has waited this long unadmitted.
 VIDEO_STAFF_ALERT_MINUTES = env_int("VIDEO_STAFF_ALERT_MINUTES", 3)
+# Minutes after the start of a video appointment whose citizen never joined before the platform
+# marks it not come (the agent may still correct it).
+VIDEO_NO_SHOW_MINUTES = env_int("VIDEO_NO_SHOW_MINUTES", 15)
 
 # --- Attention now (the virtual queue) ---
 # Seconds an agent has to accept a citizen offered to them before the offer passes on.

@@ -167,9 +167,10 @@ def reschedule_appointment(
 
 
 def record_outcome(
-    *, appointment: Appointment, attended: bool, now: dt.datetime, staff: Membership
+    *, appointment: Appointment, attended: bool, now: dt.datetime, staff: Membership | None
 ) -> Appointment:
-    """Mark an appointment attended, or not come, once its time has started."""
+    """Mark an appointment attended, or not come, once its time has started. `staff` None: the
+    platform did (a video citizen who never joined within the grace period)."""
     with transaction.atomic():
         current = Appointment.objects.select_for_update().get(pk=appointment.pk)
         finished = (Appointment.Status.ATTENDED, Appointment.Status.NO_SHOW)
@@ -181,10 +182,10 @@ def record_outcome(
         current.save(update_fields=["status"])
         record_event(
             action=Action.APPOINTMENT_ATTENDED if attended else Action.APPOINTMENT_NO_SHOW,
-            actor=staff.user,
+            actor=staff.user if staff else None,
             organisation=current.organisation,
             target=current,
-            details={"code": current.code},
+            details={"code": current.code, **({} if staff else {"automatic": True})},
         )
     return current
 

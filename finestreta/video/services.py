@@ -18,7 +18,7 @@ import phonenumbers
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Exists, Max, OuterRef, Q
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -29,6 +29,7 @@ from finestreta.appointments.common import InvalidLink
 from finestreta.appointments.contact import format_phone
 from finestreta.appointments.models import Appointment
 from finestreta.appointments.services import get_appointment_by_join_token, join_token
+from finestreta.catalogue.models import Channel
 from finestreta.tenants.models import Organisation
 from finestreta.video import files, notify
 from finestreta.video.models import ChatLine, Presence, Role, Room, RoomEvent
@@ -541,6 +542,32 @@ def end_call(*, room: Room, presence: Presence, now: dt.datetime) -> None:
             notify.withdraw_waiting_alert(room, waiting.peer)
         Presence.objects.filter(room=room).update(connected=False, channel_name="")
         _event(room, RoomEvent.Kind.ENDED, presence, now, {}, presence)
+
+
+def mark_no_shows(*, now: dt.datetime) -> int:
+    """Video appointments whose citizen never joined (not even the waiting room) within
+    VIDEO_NO_SHOW_MINUTES of the start are marked not come, by the platform (the audit log says
+    so); the agent may still correct it. Looks back two days at most. Returns how many."""
+    from finestreta.appointments.services import NotChangeable, record_outcome
+
+    grace = dt.timedelta(minutes=settings.VIDEO_NO_SHOW_MINUTES)
+    joined = RoomEvent.objects.filter(
+        room__appointment=OuterRef("pk"), kind=RoomEvent.Kind.JOINED, role=Role.CITIZEN
+    )
+    absent = Appointment.objects.filter(
+        status=Appointment.Status.BOOKED,
+        channel=Channel.VIDEO,
+        starts_at__lte=now - grace,
+        starts_at__gte=now - dt.timedelta(days=2),
+    ).exclude(Exists(joined))
+    marked = 0
+    for appointment in absent:
+        try:
+            record_outcome(appointment=appointment, attended=False, now=now, staff=None)
+        except NotChangeable:  # changed meanwhile (attended, cancelled)
+            continue
+        marked += 1
+    return marked
 
 
 def forget_stale(*, now: dt.datetime) -> int:

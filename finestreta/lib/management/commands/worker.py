@@ -49,14 +49,15 @@ def route_queues() -> None:
 
 
 def sweep() -> None:
-    """Re-queue what dead workers left behind, and forget the video participants of a server
-    that died (both safe from several workers at once)."""
+    """Re-queue what dead workers left behind, forget the video participants of a server that
+    died, and mark the video citizens who never came (all safe from several workers at once)."""
     from finestreta.notifications.recovery import sweep as recover_messages
-    from finestreta.video.services import forget_stale
+    from finestreta.video.services import forget_stale, mark_no_shows
 
     now = timezone.now()
     recover_messages(now=now)
     forget_stale(now=now)
+    mark_no_shows(now=now)
 
 
 class Command(DBWorkerCommand):
