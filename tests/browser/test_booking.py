@@ -5,9 +5,12 @@ Assertions are on structure, ids and the database, not on translated texts."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as dt
+from collections.abc import Callable, Iterator
 
 import pytest
+import time_machine
+from django.utils import timezone
 from playwright.sync_api import Page
 from pytest_django.fixtures import Settings
 
@@ -19,6 +22,18 @@ from tests.browser.test_accessibility import check_page
 from tests.browser.test_keyboard import tab_to
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(autouse=True)
+def clear_of_slot_boundaries() -> Iterator[None]:
+    """Each test starts a minute after a quarter hour, the clock running: the times offered
+    move with the clock (minimum notice), and a test that crossed a quarter hour could see its
+    first free time drop out between the page and the click. The live server runs in this
+    process, so it sees the same clock."""
+    now = timezone.now()
+    start = now.replace(second=0, microsecond=0) + dt.timedelta(minutes=16 - now.minute % 15)
+    with time_machine.travel(start, tick=True):
+        yield
 
 
 def press(page: Page, element_id: str, key: str = "Enter") -> None:
