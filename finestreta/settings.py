@@ -464,6 +464,8 @@ QUEUE_OFFER_SECONDS = env_int("QUEUE_OFFER_SECONDS", 30)
 QUEUE_PASSED_SECONDS = env_int("QUEUE_PASSED_SECONDS", 120)
 # How often each worker hands lapsed offers back and offers citizens to free agents.
 QUEUE_POLL_SECONDS = env_int("QUEUE_POLL_SECONDS", 2)
+# The service level's target: citizens taken into a call within this many seconds of joining.
+QUEUE_TARGET_SECONDS = env_int("QUEUE_TARGET_SECONDS", 300)
 # Files shared in a call: where they are kept (outside every web root), the largest accepted,
 # and the keys that encrypt them (Fernet keys, comma-separated: the first encrypts, all decrypt,
 # so a new key goes first and the old one stays until the files it encrypted are gone). Without
