@@ -92,9 +92,11 @@ def logs(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
     return tmp_path_factory.mktemp("servers")
 
 
-@pytest.fixture(scope="module")
-def server(django_db_setup, logs: Path) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """One ASGI server with the in-memory channel layer, for the single-process tests."""
+@pytest.fixture
+def server(transactional_db, logs: Path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """An ASGI server with the in-memory channel layer, for the single-process tests. One per
+    test, stopped before the test's database is flushed: a server still recording a closed
+    socket's `leave` while PostgreSQL truncates the tables deadlocks the flush."""
     port = free_port()
     with asgi_server(port, env=server_env(), log=logs / f"server-{port}.log"):
         yield f"ws://127.0.0.1:{port}"
