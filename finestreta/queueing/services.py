@@ -5,8 +5,7 @@ Every decision of who is offered to whom is `routing.next_for` (pure, ADR 21) ap
 first rows of the waiting list in the queue's order; these functions load those rows and record
 the decision in one transaction. The database keeps the two promises that must hold across
 processes: an agent holds at most one offer and one call (unique constraints), and a citizen
-is offered to one agent at a time (the offer is a conditional update of a waiting row, and on
-PostgreSQL the candidate rows are locked, skipping those another transaction holds).
+is offered to one agent at a time (the offer is a conditional update of a still-waiting row).
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from finestreta.tenants.models import Organisation
 State = QueueEntry.State
 Desk = DeskStatus.State
 
-# What routing needs of a queue entry.
+# What routing needs of a queue entry (field and column names alike).
 WAITING_FIELDS = (
     "organisation_id",
     "service_id",
@@ -176,15 +175,15 @@ def set_desk_status(
             desk.state, desk.reason = state, reason if state == Desk.PAUSED else ""
             desk.save()
         if state != Desk.AVAILABLE:
-            _withdraw_offer(membership, now, lapse=True)
+            _withdraw_offer(membership, now)
     return desk
 
 
-def _withdraw_offer(membership: Membership, now: dt.datetime, *, lapse: bool) -> None:
+def _withdraw_offer(membership: Membership, now: dt.datetime) -> None:
+    """The agent's offer back to the queue, the citizen going to the others first."""
     offered = QueueEntry.objects.filter(offered_to=membership, state=State.OFFERED)
     for entry in offered:
-        if lapse:
-            Lapse.objects.create(entry=entry, membership=membership, at=now)
+        Lapse.objects.create(entry=entry, membership=membership, at=now)
     offered.update(state=State.WAITING, offered_to=None, offered_at=None, offer_expires_at=None)
 
 
@@ -243,7 +242,7 @@ def candidates(agent: routing.Agent, now: dt.datetime) -> list[QueueEntry]:
 
     to_db = connection.ops.adapt_datetimefield_value
     table, lapses = QueueEntry._meta.db_table, Lapse._meta.db_table
-    columns = "id, organisation_id, service_id, joined_at, language, sign_language, priority, due"
+    columns = ", ".join(["id", *WAITING_FIELDS])
     language = "language = ''"
     if languages:
         language = f"(language = '' OR language IN ({marks(languages)}))"
@@ -293,18 +292,11 @@ def offer_next(*, membership: Membership, now: dt.datetime) -> QueueEntry | None
             found = {entry.pk: entry for entry in candidates(agent, now)}
             # The agent's own recent lapses are left out in SQL; nobody else's matter here.
             waiting = [as_waiting(entry) for entry in found.values()]
-            expires = now + offer_seconds()
             for choice in routing.in_turn_for(agent, waiting, now):
-                taken = QueueEntry.objects.filter(pk=choice.id, state=State.WAITING).update(
-                    state=State.OFFERED,
-                    offered_to=membership,
-                    offered_at=now,
-                    offer_expires_at=expires,
-                )
-                if taken:
+                if _take(choice.id, membership, now, desk_locked=True):
                     entry = found[choice.id]
                     entry.state, entry.offered_to = State.OFFERED, membership
-                    entry.offered_at, entry.offer_expires_at = now, expires
+                    entry.offered_at, entry.offer_expires_at = now, now + offer_seconds()
                     return entry
     except IntegrityError:  # they hold an offer already (one per agent: a constraint)
         return None
@@ -356,22 +348,29 @@ def route(*, organisation: Organisation, now: dt.datetime) -> list[QueueEntry]:
     return made
 
 
+def _take(entry_id: int, membership: Membership, now: dt.datetime, *, desk_locked: bool) -> bool:
+    """Record one offer if the citizen is still waiting and the agent still available (checked
+    here unless the caller holds the desk row locked); the database refuses a second offer to
+    one agent (IntegrityError)."""
+    offer = QueueEntry.objects.filter(pk=entry_id, state=State.WAITING)
+    if not desk_locked:
+        available = DeskStatus.objects.filter(membership=membership, state=Desk.AVAILABLE)
+        offer = offer.filter(Exists(available))
+    taken = offer.update(
+        state=State.OFFERED,
+        offered_to=membership,
+        offered_at=now,
+        offer_expires_at=now + offer_seconds(),
+    )
+    return bool(taken)
+
+
 def _offer(membership: Membership, entry_id: int, now: dt.datetime) -> QueueEntry | None:
-    """Record one offer: the citizen still waiting, the agent still available and holding no
-    other (the database refuses a second). None when either was taken meanwhile."""
-    available = DeskStatus.objects.filter(membership=membership, state=Desk.AVAILABLE)
+    """One offer of a round, on its own: None when the citizen or the agent was taken
+    meanwhile."""
     try:
         with transaction.atomic():
-            taken = (
-                QueueEntry.objects.filter(pk=entry_id, state=State.WAITING)
-                .filter(Exists(available))
-                .update(
-                    state=State.OFFERED,
-                    offered_to=membership,
-                    offered_at=now,
-                    offer_expires_at=now + offer_seconds(),
-                )
-            )
+            taken = _take(entry_id, membership, now, desk_locked=False)
     except IntegrityError:
         return None
     return QueueEntry.objects.get(pk=entry_id) if taken else None
@@ -418,7 +417,7 @@ def decline_offer(*, membership: Membership, entry_id: int, now: dt.datetime) ->
         )
         if entry is None:
             raise QueueError("offer_gone", _("This citizen is no longer offered to you."))
-        _withdraw_offer(membership, now, lapse=True)
+        _withdraw_offer(membership, now)
 
 
 def expire_offers(*, now: dt.datetime) -> int:
