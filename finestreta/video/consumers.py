@@ -121,20 +121,25 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         guest = content.get("guest")
         resume = content.get("resume")
         try:
-            joiner, joined, snapshot = await database_sync_to_async(self._enter)(
+            entered = await database_sync_to_async(services.enter)(
                 org_slug=kwargs["org"],
                 public_id=kwargs["room"],
                 token=token if isinstance(token, str) and token else None,
                 guest=guest if isinstance(guest, str) and guest else None,
+                user=self.scope.get("user"),
+                session=self.scope.get("session"),
+                channel_name=self.channel_name,
                 resume=resume if isinstance(resume, str) else None,
+                now=timezone.now(),
             )
         except services.Refused as refusal:
             await self._refuse(refusal.code, refusal.close, refusal.message)
             return
-        self.room = joiner.room
-        self.presence = joined.presence
-        if joined.replaced_channel:
-            await self.channel_layer.send(joined.replaced_channel, {"type": "video.replaced"})
+        self.room = entered.joiner.room
+        self.presence = entered.joined.presence
+        if entered.joined.replaced_channel:
+            replaced = entered.joined.replaced_channel
+            await self.channel_layer.send(replaced, {"type": "video.replaced"})
         peer = self.presence.peer
         admitted = self.presence.state == Presence.State.ADMITTED
         if admitted:
@@ -152,34 +157,9 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
                 "name": self.presence.name,
                 "state": self.presence.state,
                 "ice_servers": services.ice_servers(peer),
-                **snapshot,
+                **entered.snapshot,
             }
         )
-
-    def _enter(
-        self,
-        *,
-        org_slug: str,
-        public_id: str,
-        token: str | None,
-        guest: str | None,
-        resume: str | None,
-    ) -> tuple[services.Joiner, services.Joined, dict[str, Any]]:
-        """Who knocks, their presence and what they are told: one trip to the database thread
-        (each trip costs a thread hop and a connection check on the way to `welcome`)."""
-        joiner = services.authenticate(
-            org_slug=org_slug,
-            public_id=public_id,
-            token=token,
-            guest=guest,
-            user=self.scope.get("user"),
-            session=self.scope.get("session"),
-            now=timezone.now(),
-        )
-        joined = services.join(
-            joiner, channel_name=self.channel_name, resume=resume, now=timezone.now()
-        )
-        return joiner, joined, services.snapshot(joiner.room, joined.presence)
 
     async def _enter_call(self) -> None:
         """Tell the admitted participants who arrived, then join them."""

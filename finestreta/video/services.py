@@ -406,6 +406,41 @@ def admit(*, room: Room, staff_peer: Presence, peer: str, now: dt.datetime) -> P
     return citizen
 
 
+@dataclass(frozen=True)
+class Entered:
+    joiner: Joiner
+    joined: Joined
+    snapshot: dict[str, Any]  # what `welcome` tells them
+
+
+def enter(
+    *,
+    org_slug: str,
+    public_id: str,
+    token: str | None,
+    guest: str | None,
+    user: Any,
+    session: Any,
+    channel_name: str,
+    resume: str | None,
+    now: dt.datetime,
+) -> Entered:
+    """A `hello`: who knocks (`authenticate`), their presence (`join`) and what they are told
+    (`snapshot`), in one call so that the socket makes one trip to the database thread. Raises
+    Refused."""
+    joiner = authenticate(
+        org_slug=org_slug,
+        public_id=public_id,
+        token=token,
+        guest=guest,
+        user=user,
+        session=session,
+        now=now,
+    )
+    joined = join(joiner, channel_name=channel_name, resume=resume, now=now)
+    return Entered(joiner, joined, snapshot(joiner.room, joined.presence))
+
+
 def snapshot(room: Room, presence: Presence) -> dict[str, Any]:
     """What `welcome` tells a participant: the others, the waiting citizens (to staff), the
     chat and the notices so far (docs/signaling.md)."""
