@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,7 +36,7 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.processes import stop
+from tests.processes import free_port, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS_MODULE = "tests.idp.oidc_provider.settings"
@@ -142,7 +141,7 @@ def run_oidc_provider(
         _bootstrap(base_env, spec)
 
         for attempt in range(3):
-            port = _free_port()
+            port = free_port()
             base_url = f"http://127.0.0.1:{port}"
             env = {**base_env, "OIDC_PROVIDER_ISSUER": f"{base_url}/o"}
             provider = OidcProvider(
@@ -273,12 +272,6 @@ def _rsa_private_key_pem() -> str:
         format=serialization.PrivateFormat.PKCS8,
         encryption_algorithm=serialization.NoEncryption(),
     ).decode()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_until_serving(process: subprocess.Popen, provider: OidcProvider) -> bool:

@@ -25,7 +25,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -38,6 +37,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
+
+from tests.processes import free_port
 
 if TYPE_CHECKING:
     import requests
@@ -166,7 +167,7 @@ def run_saml_idp(
             if attempt:
                 shutil.rmtree(root)
                 root.mkdir()
-            idp, process = _start(root, users, service_providers, port or _free_port(), hostname)
+            idp, process = _start(root, users, service_providers, port or free_port(), hostname)
             if _wait_until_serving(idp, process, timeout=startup_timeout):
                 break
         else:
@@ -475,12 +476,6 @@ def _self_signed_pair(hostname: str) -> tuple[str, str]:
 
 
 # --- The process ------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_until_serving(idp: SamlIdp, process: subprocess.Popen[bytes], *, timeout: float) -> bool:
