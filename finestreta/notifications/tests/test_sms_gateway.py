@@ -114,6 +114,7 @@ def queue_sms(personas: Personas, organisation=None, dedup_key: str = "test:sms"
             language="ca",
             context={"code": "123456"},
             dedup_key=dedup_key,
+            now=NOW,  # the clock of the test, not the run's: at night an SMS waits for morning
         )
     assert message is not None
     return message
@@ -270,6 +271,7 @@ def queue_email(personas: Personas, organisation, dedup_key: str) -> Message:  #
             language="ca",
             context={"code": "123456"},
             dedup_key=dedup_key,
+            now=NOW,  # the clock of the test, not the run's: at night an SMS waits for morning
         )
     assert message is not None
     return message
