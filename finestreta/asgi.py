@@ -10,10 +10,15 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import path  # noqa: E402
 
+from finestreta.queueing.consumers import DeskConsumer  # noqa: E402
 from finestreta.video.routing import websocket_urlpatterns as video_websockets  # noqa: E402
 
-websocket_urlpatterns: list = [*video_websockets]  # the desk app adds its consumers here
+websocket_urlpatterns: list = [
+    *video_websockets,
+    path("ws/<slug:org>/desk/", DeskConsumer.as_asgi()),
+]
 
 application = ProtocolTypeRouter(
     {

@@ -466,6 +466,8 @@ QUEUE_PASSED_SECONDS = env_int("QUEUE_PASSED_SECONDS", 120)
 QUEUE_POLL_SECONDS = env_int("QUEUE_POLL_SECONDS", 2)
 # The service level's target: citizens taken into a call within this many seconds of joining.
 QUEUE_TARGET_SECONDS = env_int("QUEUE_TARGET_SECONDS", 300)
+# How often a desk's socket checks for changes its channel layer did not bring (seconds).
+QUEUE_DESK_CHECK_SECONDS = env_int("QUEUE_DESK_CHECK_SECONDS", 3)
 # Files shared in a call: where they are kept (outside every web root), the largest accepted,
 # and the keys that encrypt them (Fernet keys, comma-separated: the first encrypts, all decrypt,
 # so a new key goes first and the old one stays until the files it encrypted are gone). Without

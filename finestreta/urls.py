@@ -11,6 +11,8 @@ from finestreta.lib import views as lib_views
 from finestreta.notifications import template_urls as message_template_urls
 from finestreta.notifications import urls as notifications_urls
 from finestreta.privacy import urls as privacy_urls
+from finestreta.queueing import staff_urls as staff_queue_urls
+from finestreta.queueing import urls as queue_urls
 from finestreta.tenants import urls as tenants_urls
 from finestreta.video import file_urls as video_file_urls
 from finestreta.video import staff_urls as staff_video_urls
@@ -44,6 +46,8 @@ urlpatterns = [
     path("", include(video_file_urls)),
     path("", include(video_urls)),
     path("", include(staff_video_urls)),
+    path("", include(queue_urls)),
+    path("", include(staff_queue_urls)),
     path("", include(tenants_urls)),
 ]
 

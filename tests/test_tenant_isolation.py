@@ -73,6 +73,8 @@ def fill(template: str, personas: Personas) -> str:
         samples["<str:room>"] = _room_of_org_a(personas).public_id
     if "<int:file_id>" in template:  # a file shared in that room
         samples["<int:file_id>"] = str(_file_of_org_a(personas).pk)
+    if "<int:entry>" in template:  # a citizen in organisation A's queue
+        samples["<int:entry>"] = str(_queue_entry_of_org_a(personas).pk)
     if "<int:invitation>" in template:  # an invitation into that room
         samples["<int:invitation>"] = str(_invitation_of_org_a(personas).pk)
     path = template
@@ -92,6 +94,22 @@ def _appointment_of_org_a(personas: Personas) -> Appointment:
         agent=Membership.objects.get(user=personas.agent_a),
         service=personas.service_a,
         channel="video",
+    )
+
+
+def _queue_entry_of_org_a(personas: Personas):  # type: ignore[no-untyped-def]
+    from django.utils import timezone
+
+    from finestreta.queueing.models import QueueEntry
+
+    return QueueEntry.objects.filter(organisation=personas.org_a).first() or (
+        QueueEntry.objects.create(
+            organisation=personas.org_a,
+            service=personas.service_a,
+            channel="video",
+            name="Citizen A",
+            joined_at=timezone.now(),
+        )
     )
 
 

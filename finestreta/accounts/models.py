@@ -135,6 +135,10 @@ class Membership(models.Model):
     def is_admin(self) -> bool:
         return self.has_role(Role.OFFICE_ADMIN)
 
+    @property
+    def can_supervise(self) -> bool:
+        return self.has_role(Role.SUPERVISOR)
+
 
 class IdentityProvider(models.Model):
     """An organisation's corporate identity provider for staff single sign-on.

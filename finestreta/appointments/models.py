@@ -91,6 +91,18 @@ class Appointment(models.Model):
     cancelled_by = models.CharField(max_length=10, choices=CancelledBy.choices, blank=True)
     cancellation_reason = models.CharField(_("reason"), max_length=300, blank=True)
     times_rescheduled = models.PositiveSmallIntegerField(default=0)
+    # Made when an agent took the citizen from the walk-in queue ("attention now").
+    walk_in = models.BooleanField(_("attention now, without an appointment"), default=False)
+    # What the agent wrote and how the attention ended (the desk).
+    staff_notes = models.TextField(_("notes of the attention"), blank=True, max_length=4000)
+    outcome = models.ForeignKey(
+        "catalogue.OutcomeCode",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("outcome"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -51,6 +51,7 @@ from finestreta.appointments.common import (
     VerificationNeeded,
     WrongCode,
     client_key,
+    link_signature,
     new_code,
     next_free,
 )
@@ -120,6 +121,7 @@ __all__ = [
     "leave_waiting_list",
     "join_token",
     "manage_token",
+    "link_signature",
     "new_code",
     "next_free",
     "offer_freed_time",

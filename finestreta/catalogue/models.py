@@ -129,3 +129,34 @@ class Service(models.Model):
         return [
             line.strip() for line in (self.documents_to_prepare or "").splitlines() if line.strip()
         ]
+
+
+class OutcomeCode(models.Model):
+    """How an attention ended, as the agent records it at the end of a call (the desk's outcome
+    codes). `resolves` marks the codes that count as resolved at first contact in the reports."""
+
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="outcome_codes",
+        verbose_name=_("organisation"),
+    )
+    code = models.SlugField(_("code"), max_length=40)
+    label = models.CharField(_("label"), max_length=120)
+    resolves = models.BooleanField(
+        _("resolved at first contact"),
+        default=True,
+        help_text=_("Counts as resolved at first contact in the reports."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("outcome code")
+        verbose_name_plural = _("outcome codes")
+        ordering = ["organisation", "label"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "code"], name="outcome_code_per_org"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label

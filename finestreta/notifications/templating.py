@@ -37,6 +37,7 @@ KINDS: list[tuple[str, Any]] = [
     ("waiting_list_offer", _("A time is free (waiting list)")),
     ("verification_code", _("Verification code")),
     ("video_join_link", _("Link to the video call, sent again")),
+    ("queue_your_turn", _("It is your turn (attention now)")),
 ]
 KIND_NAMES = {kind for kind, _label in KINDS}
 
@@ -58,6 +59,7 @@ SMS_VARIABLES = (
     "join_url",
     "book_url",
     "waiting_url",
+    "ticket_url",
     "hold_until",
     "documents",
 )
@@ -134,6 +136,7 @@ def fixed_context(
         "join_url": context.get("join_url", ""),
         "book_url": context.get("book_url", ""),
         "waiting_url": context.get("waiting_url", ""),
+        "ticket_url": context.get("ticket_url", ""),
     }
     if appointment is not None:
         starts = timezone.localtime(appointment.starts_at)
@@ -262,6 +265,7 @@ def sample_context(
         else "",
         "book_url": base + reverse("appointments:service", args=[slug]),
         "waiting_url": base + reverse("appointments:waiting", args=[slug, token]),
+        "ticket_url": base + reverse("queue:ticket", args=[slug, token]),
         "code": "987654",
     }
 

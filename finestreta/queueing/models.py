@@ -49,6 +49,19 @@ class QueueEntry(models.Model):
     )
     served_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # The attention, made when an agent accepts (a walk-in's call is an appointment from then on:
+    # its room, notes, outcome and reports are an appointment's).
+    appointment = models.OneToOneField(
+        "appointments.Appointment",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="queue_entry",
+    )
+    # The citizen's language for the pages and messages (`language` is the one they need spoken).
+    locale = models.CharField(max_length=8, default="ca")
+    # A random part of the citizen's ticket link (signed): the link works for this entry only.
+    nonce = models.CharField(max_length=16, blank=True)
 
     class Meta:
         verbose_name = _("queue entry")

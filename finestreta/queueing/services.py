@@ -20,9 +20,17 @@ from django.db.models import Exists, Q
 from django.utils.translation import gettext_lazy as _
 
 from finestreta.accounts.models import Membership
-from finestreta.catalogue.models import Service
-from finestreta.queueing import routing
+from finestreta.catalogue.models import OutcomeCode, Service
+from finestreta.queueing import events, routing, walk_in
+from finestreta.queueing.hours import QueueHours, queue_hours  # noqa: F401 - public face
 from finestreta.queueing.models import DeskStatus, Lapse, QueueEntry
+from finestreta.queueing.walk_in import (  # noqa: F401 - public face
+    Ticket,
+    get_entry_by_ticket,
+    ticket_path,
+    ticket_state,
+    ticket_token,
+)
 from finestreta.tenants.models import Organisation
 
 State = QueueEntry.State
@@ -77,8 +85,10 @@ def enter_queue(
     language: str = "",
     sign_language: bool = False,
     priority: int = 0,
+    locale: str = "",
 ) -> QueueEntry:
-    """A citizen asks for attention now. Raises QueueError when the service cannot take them."""
+    """A citizen asks for attention now. Raises QueueError when the service cannot take them.
+    (Whether the queue is open is the caller's check: `join_queue` for the citizen's pages.)"""
     if service.organisation_id != organisation.pk or not service.is_active:
         raise QueueError("no_service", _("This service is not available."))
     if channel not in QueueEntry.Channel.values or channel not in service.channels:
@@ -87,8 +97,11 @@ def enter_queue(
         raise QueueError("no_name", _("Write your name."))
     if channel == QueueEntry.Channel.PHONE and not phone:
         raise QueueError("no_phone", _("Write the telephone number to call you back."))
+    events.changed(organisation.pk)
     return QueueEntry.objects.create(
         organisation=organisation,
+        locale=locale or organisation.default_language,
+        nonce=walk_in.new_nonce(),
         service=service,
         channel=channel,
         name=name.strip(),
@@ -101,11 +114,52 @@ def enter_queue(
     )
 
 
+def join_queue(
+    *,
+    organisation: Organisation,
+    service: Service,
+    channel: str,
+    name: str,
+    now: dt.datetime,
+    phone: str = "",
+    email: str = "",
+    language: str = "",
+    sign_language: bool = False,
+    needs_priority: bool = False,
+    locale: str = "",
+) -> QueueEntry:
+    """The citizen's own way in (the "attention now" pages): only while the queue is open, with
+    a way to tell them when it is their turn; priority only where the organisation offers it."""
+    if not queue_hours(service, now=now).open:
+        raise QueueError("closed", _("Attention now is closed for this service at this time."))
+    if not phone and not email:
+        raise QueueError(
+            "no_contact",
+            _("Give a mobile phone or an e-mail, so that we can tell you when it is your turn."),
+        )
+    priority = 1 if needs_priority and organisation.queue_priority_help else 0
+    return enter_queue(
+        organisation=organisation,
+        service=service,
+        channel=channel,
+        name=name,
+        now=now,
+        phone=phone,
+        email=email,
+        language=language,
+        sign_language=sign_language,
+        priority=priority,
+        locale=locale,
+    )
+
+
 def leave_queue(*, entry: QueueEntry, now: dt.datetime) -> bool:
     """The citizen leaves before being attended (an offer to an agent is withdrawn)."""
     left = QueueEntry.objects.filter(pk=entry.pk, state__in=[State.WAITING, State.OFFERED]).update(
         state=State.LEFT, ended_at=now, offered_to=None
     )
+    if left:
+        events.changed(entry.organisation_id)
     return bool(left)
 
 
@@ -176,6 +230,7 @@ def set_desk_status(
             desk.save()
         if state != Desk.AVAILABLE:
             _withdraw_offer(membership, now)
+        events.changed(membership.organisation_id)
     return desk
 
 
@@ -294,6 +349,7 @@ def offer_next(*, membership: Membership, now: dt.datetime) -> QueueEntry | None
             waiting = [as_waiting(entry) for entry in found.values()]
             for choice in routing.in_turn_for(agent, waiting, now):
                 if _take(choice.id, membership, now, desk_locked=True):
+                    events.changed(membership.organisation_id)
                     entry = found[choice.id]
                     entry.state, entry.offered_to = State.OFFERED, membership
                     entry.offered_at, entry.offer_expires_at = now, now + offer_seconds()
@@ -345,6 +401,8 @@ def route(*, organisation: Organisation, now: dt.datetime) -> list[QueueEntry]:
         entry = _offer(members[agent.id], citizen.id, now)
         if entry is not None:
             made.append(entry)
+    if made:
+        events.changed(organisation.pk)
     return made
 
 
@@ -389,21 +447,41 @@ def route_everywhere(*, now: dt.datetime) -> int:
 
 
 def accept_offer(*, membership: Membership, entry_id: int, now: dt.datetime) -> QueueEntry:
-    """The agent takes the citizen offered to them: the call starts."""
-    with transaction.atomic():
-        entry = QueueEntry.objects.select_for_update().filter(pk=entry_id).first()
-        if (
-            entry is None
-            or entry.state != State.OFFERED
-            or entry.offered_to_id != membership.pk
-            or (entry.offer_expires_at is not None and entry.offer_expires_at <= now)
-        ):
-            raise QueueError("offer_gone", _("This citizen is no longer offered to you."))
-        entry.state, entry.served_by, entry.served_at = State.SERVING, membership, now
-        entry.save(update_fields=["state", "served_by", "served_at"])
-        DeskStatus.objects.filter(membership=membership).update(
-            state=Desk.IN_CALL, since=now, reason=""
-        )
+    """The agent takes the citizen offered to them: the attention becomes the agent's
+    appointment from now (with its video room for a video call), the agent is in a call, and the
+    citizen is told it is their turn. When the agent's next appointment starts too soon for
+    the call, the citizen goes to the others (QueueError "no_time")."""
+    try:
+        with transaction.atomic():
+            entry = (
+                QueueEntry.objects.select_for_update()
+                .select_related("service", "organisation")
+                .filter(pk=entry_id)
+                .first()
+            )
+            if (
+                entry is None
+                or entry.state != State.OFFERED
+                or entry.offered_to_id != membership.pk
+                or (entry.offer_expires_at is not None and entry.offer_expires_at <= now)
+            ):
+                raise QueueError("offer_gone", _("This citizen is no longer offered to you."))
+            appointment = walk_in.make_attention(entry=entry, membership=membership, now=now)
+            entry.state, entry.served_by, entry.served_at = State.SERVING, membership, now
+            entry.appointment = appointment
+            entry.save(update_fields=["state", "served_by", "served_at", "appointment"])
+            DeskStatus.objects.filter(membership=membership).update(
+                state=Desk.IN_CALL, since=now, reason=""
+            )
+            if entry.channel == QueueEntry.Channel.VIDEO:
+                from finestreta.video.services import get_room
+
+                get_room(appointment)
+            walk_in.tell_your_turn(entry=entry, appointment=appointment, now=now)
+            events.changed(entry.organisation_id)
+    except walk_in.NoTimeForCall:
+        decline_offer(membership=membership, entry_id=entry_id, now=now)
+        raise QueueError("no_time", walk_in.NO_TIME_MESSAGE) from None
     return entry
 
 
@@ -418,6 +496,7 @@ def decline_offer(*, membership: Membership, entry_id: int, now: dt.datetime) ->
         if entry is None:
             raise QueueError("offer_gone", _("This citizen is no longer offered to you."))
         _withdraw_offer(membership, now)
+        events.changed(membership.organisation_id)
 
 
 def expire_offers(*, now: dt.datetime) -> int:
@@ -436,15 +515,34 @@ def expire_offers(*, now: dt.datetime) -> int:
             DeskStatus.objects.filter(membership_id=agent_id, state=Desk.AVAILABLE).update(
                 state=Desk.PAUSED, since=now, reason="missed_offer"
             )
+            events.changed(Membership.objects.get(pk=agent_id).organisation_id)
             expired += 1
     return expired
 
 
-def finish_call(*, membership: Membership, entry_id: int, now: dt.datetime) -> QueueEntry:
-    """The agent ends the call: the citizen is attended, the agent available again."""
+def finish_call(
+    *,
+    membership: Membership,
+    entry_id: int,
+    now: dt.datetime,
+    outcome: OutcomeCode | None = None,
+    notes: str = "",
+    then: str = Desk.AVAILABLE,
+    came: bool = True,
+) -> QueueEntry:
+    """The agent ends the attention: the citizen attended (or, `came` False, not come — they
+    never joined), the outcome and notes on its appointment, the video room closed, and the
+    agent available for the next citizen or paused for after-call work (`then`)."""
+    from finestreta.appointments.services import NotChangeable, record_outcome
+
+    if then not in (Desk.AVAILABLE, Desk.PAUSED):
+        raise QueueError("bad_state", _("Choose available or paused."))
+    if outcome is not None and outcome.organisation_id != membership.organisation_id:
+        raise QueueError("bad_outcome", _("Choose one of the outcomes in the list."))
     with transaction.atomic():
         entry = (
             QueueEntry.objects.select_for_update()
+            .select_related("appointment")
             .filter(pk=entry_id, state=State.SERVING, served_by=membership)
             .first()
         )
@@ -453,6 +551,48 @@ def finish_call(*, membership: Membership, entry_id: int, now: dt.datetime) -> Q
         entry.state, entry.ended_at = State.SERVED, now
         entry.save(update_fields=["state", "ended_at"])
         DeskStatus.objects.filter(membership=membership).update(
-            state=Desk.AVAILABLE, since=now, reason=""
+            state=then, since=now, reason="after_call" if then == Desk.PAUSED else ""
         )
+        appointment = entry.appointment
+        if appointment is not None:
+            appointment.staff_notes = notes.strip()[:4000]
+            appointment.outcome = outcome
+            if now < appointment.ends_at:  # ended early: the agent's time is free again
+                appointment.ends_at = appointment.occupied_until = max(
+                    now, appointment.starts_at + dt.timedelta(minutes=1)
+                )
+            appointment.save(update_fields=["staff_notes", "outcome", "ends_at", "occupied_until"])
+            try:
+                record_outcome(appointment=appointment, attended=came, now=now, staff=membership)
+            except NotChangeable:  # cancelled meanwhile: nothing more to record
+                pass
+            _close_room(appointment, now, membership.user_id)
+        events.changed(membership.organisation_id)
     return entry
+
+
+def _close_room(appointment: object, now: dt.datetime, user_id: int) -> None:
+    from finestreta.video.services import close_room
+
+    close_room(appointment=appointment, now=now, user_id=user_id)
+
+
+def end_not_come(*, appointment_id: int, now: dt.datetime) -> bool:
+    """The platform marked a walk-in's appointment not come (they never joined the call): the
+    queue entry ends and the agent is available again."""
+    with transaction.atomic():
+        entry = (
+            QueueEntry.objects.select_for_update()
+            .filter(appointment_id=appointment_id, state=State.SERVING)
+            .first()
+        )
+        if entry is None:
+            return False
+        entry.state, entry.ended_at = State.SERVED, now
+        entry.save(update_fields=["state", "ended_at"])
+        if entry.served_by_id is not None:
+            DeskStatus.objects.filter(membership_id=entry.served_by_id, state=Desk.IN_CALL).update(
+                state=Desk.AVAILABLE, since=now, reason=""
+            )
+        events.changed(entry.organisation_id)
+    return True

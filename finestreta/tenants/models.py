@@ -94,6 +94,19 @@ class Organisation(models.Model):
         default=12,
         validators=[MinValueValidator(1), MaxValueValidator(72)],
     )
+    # "Attention now" (the walk-in virtual queue).
+    queue_shows_position = models.BooleanField(
+        _("show waiting citizens their place in the queue"),
+        default=True,
+        help_text=_("When off, citizens see only the estimated wait."),
+    )
+    queue_priority_help = models.BooleanField(
+        _("let citizens ask for priority attention"),
+        default=True,
+        help_text=_(
+            "Older people, people with a disability and others who need it go before the rest."
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

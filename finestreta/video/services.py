@@ -579,6 +579,41 @@ def end_call(*, room: Room, presence: Presence, now: dt.datetime) -> None:
         _event(room, RoomEvent.Kind.ENDED, presence, now, {}, presence)
 
 
+def close_room(*, appointment: Any, now: dt.datetime, user_id: int | None = None) -> bool:
+    """End the appointment's call from outside it (the agent finished the attention at the
+    desk): the room closes and whoever is still connected is told, once this commits."""
+    room = Room.objects.filter(appointment=appointment, state=Room.State.OPEN).first()
+    if room is None:
+        return False
+    Room.objects.filter(pk=room.pk).update(state=Room.State.ENDED, ended_at=now)
+    for waiting in Presence.objects.filter(room=room, state=Presence.State.WAITING):
+        notify.withdraw_waiting_alert(room, waiting.peer)
+    Presence.objects.filter(room=room).update(connected=False, channel_name="")
+    RoomEvent.objects.create(
+        room=room,
+        kind=RoomEvent.Kind.ENDED,
+        role=Role.STAFF,
+        user_id=user_id,
+        details={"from": "desk"},
+        at=now,
+    )
+    transaction.on_commit(lambda: _tell_ended(room))
+    return True
+
+
+def _tell_ended(room: Room) -> None:
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from finestreta.video.consumers import room_group, staff_group
+
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    for group in (room_group(room), staff_group(room)):
+        async_to_sync(layer.group_send)(group, {"type": "video.ended"})
+
+
 def mark_no_shows(*, now: dt.datetime) -> int:
     """Video appointments whose citizen never joined (not even the waiting room) within
     VIDEO_NO_SHOW_MINUTES of the start are marked not come, by the platform (the audit log says
@@ -601,6 +636,10 @@ def mark_no_shows(*, now: dt.datetime) -> int:
             record_outcome(appointment=appointment, attended=False, now=now, staff=None)
         except NotChangeable:  # changed meanwhile (attended, cancelled)
             continue
+        if appointment.walk_in:
+            from finestreta.queueing.services import end_not_come
+
+            end_not_come(appointment_id=appointment.pk, now=now)
         marked += 1
     return marked
 
@@ -646,6 +685,7 @@ __all__ = [
     "authenticate",
     "can_serve",
     "chat_message",
+    "close_room",
     "end_call",
     "get_appointment_for_citizen",
     "get_room",

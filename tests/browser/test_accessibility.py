@@ -92,6 +92,11 @@ SCENARIOS = [
         lambda d: f"/{d.organisation.slug}/services/{d.services[AttentionLevel.ATTENDED].slug}/",
     ),
     Scenario("office", lambda d: f"/{d.organisation.slug}/offices/{d.citizen_office.slug}/"),
+    Scenario("attention now", lambda d: f"/{d.organisation.slug}/now/"),
+    Scenario(
+        "attention now, join",
+        lambda d: f"/{d.organisation.slug}/now/{d.services[AttentionLevel.INFORMATIVE].slug}/",
+    ),
     Scenario("accessibility statement", lambda d: f"/{d.organisation.slug}/accessibility/"),
     Scenario("privacy notice", lambda d: f"/{d.organisation.slug}/privacy/"),
     Scenario(
@@ -101,6 +106,13 @@ SCENARIOS = [
     Scenario("failed staff login", lambda d: "/accounts/login/", debug=True, failed_login=True),
     Scenario(
         "staff dashboard", lambda d: f"/{d.organisation.slug}/staff/", logged_in=True, debug=True
+    ),
+    Scenario("desk", lambda d: f"/{d.organisation.slug}/staff/desk/", logged_in=True, debug=True),
+    Scenario(
+        "live view of the queue",
+        lambda d: f"/{d.organisation.slug}/staff/supervisor/",
+        logged_in=True,
+        debug=True,
     ),
     Scenario(
         "staff team", lambda d: f"/{d.organisation.slug}/staff/team/", logged_in=True, debug=True

@@ -20,6 +20,7 @@ KINDS = [
     "waiting_list_offer",
     "verification_code",
     "video_join_link",
+    "queue_your_turn",
 ]
 
 

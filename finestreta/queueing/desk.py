@@ -1,0 +1,117 @@
+"""What the agent's desk shows (read only): their state, the citizen offered to them, the
+attention in progress, and the citizens waiting for their skills in the queue's order; and the
+fingerprint of all that, which the desk's socket compares to tell the page to refresh."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Case, Count, Max, Q, Value, When
+from django.db.models.functions import Coalesce
+
+from finestreta.accounts.models import Membership
+from finestreta.catalogue.models import OutcomeCode
+from finestreta.queueing.models import DeskStatus, QueueEntry
+from finestreta.queueing.services import WAITING_FIELDS
+
+State = QueueEntry.State
+# Waiting citizens listed on the desk (the rest are counted).
+LISTED = 30
+
+
+@dataclass(frozen=True)
+class WaitingLine:
+    entry: QueueEntry
+    waited: dt.timedelta
+    skilled: bool  # the agent has the skill for them (else: another colleague's)
+
+
+@dataclass(frozen=True)
+class DeskView:
+    state: str
+    reason: str
+    since: dt.datetime | None
+    offer: QueueEntry | None
+    offer_seconds: int  # left to accept the offer
+    call: QueueEntry | None
+    room: str  # the public id of the call's video room ("" for a telephone call)
+    waiting: list[WaitingLine]
+    waiting_total: int
+    outcomes: list[OutcomeCode]
+
+
+def desk_view(*, membership: Membership, now: dt.datetime) -> DeskView:
+    desk = DeskStatus.objects.filter(membership=membership).first()
+    offer = (
+        QueueEntry.objects.select_related("service")
+        .filter(offered_to=membership, state=State.OFFERED)
+        .first()
+    )
+    call = (
+        QueueEntry.objects.select_related("service", "appointment")
+        .filter(served_by=membership, state=State.SERVING)
+        .first()
+    )
+    room = ""
+    if call is not None and call.appointment is not None:
+        from finestreta.video.models import Room
+
+        room = (
+            Room.objects.filter(appointment=call.appointment)
+            .values_list("public_id", flat=True)
+            .first()
+            or ""
+        )
+    services = set(membership.services.values_list("pk", flat=True))
+    queue = QueueEntry.objects.filter(
+        organisation=membership.organisation_id, state__in=[State.WAITING, State.OFFERED]
+    )
+    # routing.rank in SQL: the booked first, then priority, then arrival (their time for the
+    # booked), then order of entry; only the first LISTED rows are read.
+    booked_first = Case(When(due__isnull=False, then=Value(0)), default=Value(1))
+    rows = list(
+        queue.select_related("service")
+        .only(*WAITING_FIELDS, "channel", "service__name", "state")
+        .order_by(booked_first, "-priority", Coalesce("due", "joined_at"), "pk")[:LISTED]
+    )
+    waiting = [
+        WaitingLine(entry=entry, waited=now - entry.joined_at, skilled=entry.service_id in services)
+        for entry in rows
+    ]
+    total = queue.count() if len(rows) == LISTED else len(rows)
+    left = 0
+    if offer is not None and offer.offer_expires_at is not None:
+        left = max(0, int((offer.offer_expires_at - now).total_seconds()))
+    return DeskView(
+        state=desk.state if desk else DeskStatus.State.OFFLINE,
+        reason=desk.reason if desk else "",
+        since=desk.since if desk else None,
+        offer=offer,
+        offer_seconds=left,
+        call=call,
+        room=room,
+        waiting=waiting,
+        waiting_total=total,
+        outcomes=list(
+            OutcomeCode.objects.filter(organisation=membership.organisation_id, is_active=True)
+        ),
+    )
+
+
+def fingerprint(*, organisation_id: int, membership_id: int) -> tuple[object, ...]:
+    """Changes whenever what a desk or the supervisor's view shows changes (bar the clocks): two
+    small aggregate reads."""
+    entries = QueueEntry.objects.filter(organisation=organisation_id).aggregate(
+        waiting=Count("pk", filter=Q(state=State.WAITING)),
+        offered=Count("pk", filter=Q(state=State.OFFERED)),
+        serving=Count("pk", filter=Q(state=State.SERVING)),
+        last=Max("joined_at"),
+        mine=Max("pk", filter=Q(offered_to=membership_id, state=State.OFFERED)),
+        calls=Max("pk", filter=Q(served_by=membership_id, state=State.SERVING)),
+        ended=Max("ended_at"),
+    )
+    desks = DeskStatus.objects.filter(membership__organisation=organisation_id).aggregate(
+        since=Max("since"), count=Count("pk")
+    )
+    return (*entries.values(), *desks.values())
