@@ -18,7 +18,7 @@ from django.utils import timezone, translation
 
 from finestreta.accounts.demo import DEMO_PASSWORD
 from finestreta.accounts.models import Membership, Role, User
-from finestreta.catalogue.models import AttentionLevel, Service
+from finestreta.catalogue.models import AttentionLevel, OutcomeCode, Service
 from finestreta.lib.demo_schedules import load_schedules
 from finestreta.lib.demo_texts import (
     LANGS,
@@ -137,15 +137,19 @@ WEEKDAYS = range(5)  # Monday to Friday
 THURSDAY = OpeningHours.Weekday.THURSDAY
 
 
-def _hours(opens: int, closes: int, days: Iterable[int] = WEEKDAYS) -> list[tuple[int, int, int]]:
-    return [(day, opens, closes) for day in days]
+def _hours(
+    opens: int, closes: int | dt.time, days: Iterable[int] = WEEKDAYS
+) -> list[tuple[int, dt.time, dt.time]]:
+    until = closes if isinstance(closes, dt.time) else dt.time(closes)
+    return [(day, dt.time(opens), until) for day in days]
 
 
-# Citizen offices also open on Thursday afternoons; the back-office works a continuous shift.
+# Citizen offices also open on Thursday afternoons. The demo's back-office attends by video
+# round the clock, every day, so that "attention now" can be tried whenever the demo runs.
 OPENING_HOURS = {
     Kind.CITIZEN_OFFICE: _hours(9, 14) + _hours(16, 18, [THURSDAY]),
     Kind.SECTOR_OFFICE: _hours(9, 14),
-    Kind.BACK_OFFICE: _hours(8, 15),
+    Kind.BACK_OFFICE: _hours(0, dt.time(23, 59, 59), range(7)),
 }
 
 OACS = ("oac-girona", "oac-terres-de-l-ebre")
@@ -357,7 +361,7 @@ def _load_opening_hours(offices: Iterable[Office]) -> int:
     count = 0
     for office in offices:
         standard = OPENING_HOURS[Kind(office.kind)]
-        wanted = {(day, dt.time(opens), dt.time(closes)) for day, opens, closes in standard}
+        wanted = set(standard)
         existing = {(h.weekday, h.opens, h.closes): h for h in office.opening_hours.all()}
         for key, hours in existing.items():
             if key not in wanted:
@@ -458,6 +462,44 @@ def _load_users(
     return memberships
 
 
+# How an attention ends, as agents record it at the desk (code, resolves at first contact, labels).
+OUTCOMES = [
+    ("resolved", True, {"ca": "Resolt", "es": "Resuelto", "oc": "Resolgut", "en": "Resolved"}),
+    (
+        "informed",
+        True,
+        {"ca": "Informació donada", "es": "Información dada", "oc": "Informacion balhada",
+         "en": "Information given"},
+    ),
+    (
+        "follow_up",
+        False,
+        {"ca": "Cal fer-ne seguiment", "es": "Requiere seguimiento", "oc": "Cau hèr-ne seguiment",
+         "en": "Needs a follow-up"},
+    ),
+    (
+        "referred",
+        False,
+        {"ca": "Derivat a un altre servei", "es": "Derivado a otro servicio",
+         "oc": "Derivat a un aute servici", "en": "Referred to another service"},
+    ),
+]  # fmt: skip
+
+
+def _load_outcomes(organisations: dict[str, Organisation]) -> None:
+    for organisation in organisations.values():
+        for code, resolves, labels in OUTCOMES:
+            OutcomeCode.objects.update_or_create(
+                organisation=organisation,
+                code=code,
+                defaults={
+                    "resolves": resolves,
+                    "label": labels["ca"],
+                    **{f"label_{language}": text for language, text in labels.items()},
+                },
+            )
+
+
 @transaction.atomic
 def load_demo_data() -> DemoSummary:
     """Create or update all the demo data; safe to run any number of times."""
@@ -467,6 +509,7 @@ def load_demo_data() -> DemoSummary:
         opening_hours = _load_opening_hours(offices.values())
         closed = _load_closed_days(organisations, offices)
         services = _load_services(organisations, offices)
+        _load_outcomes(organisations)
         memberships = _load_users(organisations, offices, services)
         schedules = load_schedules(organisations, offices, timezone.localdate())
     return DemoSummary(

@@ -50,6 +50,7 @@ class Command(BaseCommand):
             for demo in DEMO_LOGINS:
                 self.stdout.write(f"  {demo.username:<18} {demo.role} — {demo.organisation}")
             self._call_now(base)
+            self._attention_now(base)
         self.stdout.write("\nPress Ctrl-C to stop the web server and the worker.\n")
 
         stopping = False
@@ -104,4 +105,30 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  Agent's waiting room: {base}{lobby} "
             f"(log in as {call.agent.user.username}, in another browser or a private window)"
+        )
+
+    def _attention_now(self, base: str) -> None:
+        """The walk-in queue of the demo: the citizen's page and the desk of a back-office agent
+        (another office than the citizen offices the service is also given at)."""
+        from finestreta.accounts.models import Membership
+
+        agent = (
+            Membership.objects.select_related("user", "organisation")
+            .filter(offices__slug="backoffice", services__slug="ajuts-subvencions", is_active=True)
+            .order_by("user__username")
+            .first()
+        )
+        if agent is None:  # no demo data loaded
+            return
+        slug = agent.organisation.slug
+        self.stdout.write(
+            "\nTry attention now (the walk-in queue; the demo's back-office is always open):"
+        )
+        self.stdout.write(
+            f"  Citizen (a phone-sized window will do): {base}"
+            + reverse("queue:service", args=[slug])
+        )
+        self.stdout.write(
+            f"  Agent's desk: {base}{reverse('staff-queue:desk', args=[slug])} "
+            f"(log in as {agent.user.username}, in another browser or a private window)"
         )
