@@ -541,7 +541,7 @@ def finish_call(
         raise QueueError("bad_outcome", _("Choose one of the outcomes in the list."))
     with transaction.atomic():
         entry = (
-            QueueEntry.objects.select_for_update()
+            QueueEntry.objects.select_for_update(of=("self",))
             .select_related("appointment")
             .filter(pk=entry_id, state=State.SERVING, served_by=membership)
             .first()
