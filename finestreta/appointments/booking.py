@@ -34,7 +34,7 @@ from finestreta.appointments.models import (
     WaitingListEntry,
 )
 from finestreta.catalogue.models import Channel, Service
-from finestreta.lib.transactions import retry_on_deadlock
+from finestreta.lib.transactions import lock_agent_time, retry_on_deadlock
 from finestreta.privacy.services import Action, record_event
 from finestreta.scheduling.availability import Slot, SlotQuery
 from finestreta.scheduling.services import find_slots, slot_query
@@ -127,6 +127,7 @@ def _insert_hold(
 ) -> Appointment:
     occupied = query.occupied(slot.start)
     with transaction.atomic():  # on its own: a deadlock's victim is tried again
+        lock_agent_time(agent_id)
         return Appointment.objects.create(
             organisation=service.organisation,
             service=service,

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
-from django.db import OperationalError
+from django.db import OperationalError, connection
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -40,3 +40,20 @@ def retry_on_deadlock(function: Callable[P, R]) -> Callable[P, R]:
         raise AssertionError("unreachable")
 
     return retried
+
+
+AGENT_TIME_LOCK = 0x46_54  # advisory-lock namespace "FT": one agent's appointments
+
+
+def lock_agent_time(agent_id: int) -> None:
+    """Inside a transaction: wait until no other transaction is writing `agent_id`'s times.
+
+    PostgreSQL checks the no-overlap exclusion constraint against rows not yet committed, and
+    two writers for the same agent then wait for each other (a deadlock, one of them aborted).
+    Taken before the write, this lock makes them queue instead; it is released at commit or
+    rollback. SQLite writes one transaction at a time anyway, so there is nothing to do there.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [AGENT_TIME_LOCK, agent_id])

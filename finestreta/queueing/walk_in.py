@@ -17,6 +17,7 @@ from finestreta.accounts.models import Membership
 from finestreta.appointments.models import Appointment
 from finestreta.appointments.services import join_token, link_signature, new_code
 from finestreta.catalogue.models import Channel
+from finestreta.lib.transactions import lock_agent_time
 from finestreta.notifications.models import Message
 from finestreta.notifications.services import queue_message
 from finestreta.queueing.models import QueueEntry
@@ -85,6 +86,7 @@ def make_attention(*, entry: QueueEntry, membership: Membership, now: dt.datetim
         ends = upcoming
     try:
         with transaction.atomic():
+            lock_agent_time(membership.pk)
             return Appointment.objects.create(
                 organisation_id=entry.organisation_id,
                 service=service,
