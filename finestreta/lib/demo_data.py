@@ -324,6 +324,8 @@ def _load_organisations() -> dict[str, Organisation]:
                 "contact_email": spec.contact_email,
                 "contact_phone": spec.contact_phone,
                 "website": spec.website,
+                # The Generalitat's demo lets its supervisors listen to calls for coaching.
+                "allows_silent_coaching": spec.slug == "generalitat",
                 "is_active": True,
             },
         )

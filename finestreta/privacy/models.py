@@ -70,6 +70,7 @@ class AuditEvent(models.Model):
         APPOINTMENT_CANCELLED = "appointment.cancelled", _("Appointment cancelled")
         APPOINTMENT_ATTENDED = "appointment.attended", _("Appointment marked attended")
         APPOINTMENT_NO_SHOW = "appointment.no_show", _("Appointment marked as not come")
+        COACHING_STARTED = "call.coaching_started", _("Listened silently to a call (coaching)")
         MESSAGE_TEMPLATE_SAVED = "message_template.saved", _("Message template saved")
         MESSAGE_TEMPLATE_RESET = (
             "message_template.reset",

@@ -114,4 +114,10 @@ def fingerprint(*, organisation_id: int, membership_id: int) -> tuple[object, ..
     desks = DeskStatus.objects.filter(membership__organisation=organisation_id).aggregate(
         since=Max("since"), count=Count("pk")
     )
-    return (*entries.values(), *desks.values())
+    from finestreta.video.models import Room
+
+    # The video calls in progress (the supervisor's list of calls to listen to).
+    rooms = Room.objects.filter(organisation=organisation_id).aggregate(
+        admitted=Max("citizen_admitted_at"), ended=Max("ended_at")
+    )
+    return (*entries.values(), *desks.values(), *rooms.values())

@@ -18,6 +18,7 @@ from finestreta.queueing import desk, overview
 from finestreta.queueing import services as queue
 from finestreta.queueing.forms import PAUSE_REASONS, DeskStatusForm, FinishForm
 from finestreta.queueing.models import DeskStatus, QueueEntry
+from finestreta.video.coaching import calls_in_progress
 
 
 def _desk_context(staff: StaffContext) -> dict[str, object]:
@@ -142,6 +143,9 @@ def _supervisor_context(staff: StaffContext) -> dict[str, object]:
         "organisation": staff.organisation,
         "overview": overview.overview(organisation=staff.organisation, now=now),
         "pause_reasons": dict(PAUSE_REASONS),
+        "calls": calls_in_progress(
+            organisation_id=staff.organisation.pk, membership=staff.membership
+        ),
         "now": now,
         "socket_path": f"/ws/{staff.organisation.slug}/desk/",
     }

@@ -107,6 +107,14 @@ class Organisation(models.Model):
             "Older people, people with a disability and others who need it go before the rest."
         ),
     )
+    allows_silent_coaching = models.BooleanField(
+        _("let supervisors listen to video calls silently, for coaching"),
+        default=False,
+        help_text=_(
+            "Everyone in the call, the citizen too, is told at once; the supervisor can neither "
+            "speak nor be seen. Turn it on only where your policy allows it."
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

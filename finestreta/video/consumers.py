@@ -337,7 +337,8 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             raise services.NotAllowed("not_in_room", "Not in the call yet.")
         message: dict[str, Any] = {"type": "media", "peer": presence.peer}
         for key in ("audio", "video", "screen"):
-            message[key] = bool(content.get(key))
+            # A silent listener is said to send nothing, whatever its page claims.
+            message[key] = bool(content.get(key)) and not presence.silent
         await self.channel_layer.group_send(
             room_group(room), {"type": "video.relay", "message": message}
         )

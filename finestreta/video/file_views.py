@@ -8,6 +8,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
@@ -20,6 +21,7 @@ from finestreta.appointments.common import InvalidLink
 from finestreta.lib.net import client_ip
 from finestreta.tenants.services import get_public_organisation
 from finestreta.video import files, services
+from finestreta.video.coaching import is_coaching
 from finestreta.video.consumers import room_group
 from finestreta.video.models import Role, Room
 
@@ -36,9 +38,13 @@ def _citizen_room(org: str, token: str) -> tuple[Room, files.Uploader]:
     return room, files.Uploader(role=Role.CITIZEN, name=appointment.name)
 
 
-def _staff_room(request: HttpRequest, org: str, room_id: str) -> tuple[Room, files.Uploader]:
+def _staff_room(
+    request: HttpRequest, org: str, room_id: str, *, sharing: bool = False
+) -> tuple[Room, files.Uploader]:
     staff = get_membership_for_staff(request, org)
     room = services.get_room_for_staff(staff, room_id)
+    if sharing and is_coaching(room, staff.membership):
+        raise PermissionDenied("A supervisor listening silently shares nothing.")
     return room, files.Uploader(role=Role.STAFF, name=str(staff.user), user_id=staff.user.pk)
 
 
@@ -106,7 +112,7 @@ def citizen_download(request: HttpRequest, org: str, token: str, file_id: int) -
 @login_required
 @require_POST
 def staff_upload(request: HttpRequest, org: str, room: str) -> JsonResponse:
-    found, uploader = _staff_room(request, org, room)
+    found, uploader = _staff_room(request, org, room, sharing=True)
     return _upload(request, found, uploader)
 
 

@@ -63,6 +63,9 @@ class Presence(models.Model):
         "video.Invitation", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     state = models.CharField(max_length=8, choices=State.choices)
+    # A supervisor listening for coaching (video.coaching): sends nothing, and the others'
+    # pages play nothing of theirs and say who is listening.
+    silent = models.BooleanField(default=False)
     channel_name = models.CharField(max_length=200, blank=True)  # empty: disconnected
     connected = models.BooleanField(default=True)
     since = models.DateTimeField()
@@ -196,3 +199,24 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.room_id}: {self.kind} {self.name}"
+
+
+class Coaching(models.Model):
+    """A supervisor listening silently to a call, for coaching: allowed only where the
+    organisation's policy says so (`Organisation.allows_silent_coaching`); everyone in the call
+    is told. The record is the evidence of who listened, to which call, and when."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="coachings")
+    membership = models.ForeignKey(
+        "accounts.Membership", on_delete=models.CASCADE, related_name="+"
+    )
+    started_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["room", "started_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["room", "membership"], name="one_coaching_per_room")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.room_id}: {self.membership_id}"

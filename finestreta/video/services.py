@@ -32,7 +32,7 @@ from finestreta.appointments.services import get_appointment_by_join_token, join
 from finestreta.catalogue.models import Channel
 from finestreta.tenants.models import Organisation
 from finestreta.video import files, notify
-from finestreta.video.models import ChatLine, Presence, Role, Room, RoomEvent
+from finestreta.video.models import ChatLine, Coaching, Presence, Role, Room, RoomEvent
 
 MAX_PARTICIPANTS = 4
 CHAT_MAX = 2000
@@ -79,6 +79,7 @@ class Joiner:
     number: str = ""
     user_id: int | None = None
     invitation_id: int | None = None  # a guest's
+    silent: bool = False  # a supervisor listening for coaching (video.coaching)
     staff: StaffContext | None = field(default=None, compare=False)
 
 
@@ -141,6 +142,8 @@ def can_serve(staff: StaffContext, appointment: Appointment) -> bool:
         expires_at__gt=timezone.now(),
     ).exists():
         return True  # invited into this call (interpreter, specialist, supervisor, transfer)
+    if Coaching.objects.filter(room__appointment=appointment, membership=staff.membership).exists():
+        return True  # listening silently for coaching (video.coaching)
     return (
         appointment.office_id is None
         and staff.membership.services.filter(pk=appointment.service_id).exists()
@@ -264,6 +267,7 @@ def authenticate(
         name=str(staff.user),
         number=staff.membership.staff_number,
         user_id=staff.user.pk,
+        silent=Coaching.objects.filter(room=room, membership=staff.membership).exists(),
         staff=staff,
     )
 
@@ -324,7 +328,12 @@ def join(joiner: Joiner, *, channel_name: str, resume: str | None, now: dt.datet
         admitted = joiner.role != Role.CITIZEN or room.citizen_admitted_at is not None
         state = Presence.State.ADMITTED if admitted else Presence.State.WAITING
         if state == Presence.State.ADMITTED:
-            others = Presence.objects.filter(room=room, state=Presence.State.ADMITTED, **live())
+            # A silent listener takes no place (it sends nothing).
+            others = Presence.objects.filter(
+                room=room, state=Presence.State.ADMITTED, silent=False, **live()
+            )
+            if joiner.silent:
+                others = others.none()
             if previous is not None:
                 others = others.exclude(pk=previous.pk)
             if others.count() >= MAX_PARTICIPANTS:
@@ -337,6 +346,7 @@ def join(joiner: Joiner, *, channel_name: str, resume: str | None, now: dt.datet
             previous.state = state
             previous.last_seen = now
             previous.name = joiner.name
+            previous.silent = joiner.silent
             if joiner.role == Role.STAFF:
                 previous.number = joiner.number
             previous.save()
@@ -352,11 +362,15 @@ def join(joiner: Joiner, *, channel_name: str, resume: str | None, now: dt.datet
                 invited_as=joiner.number if joiner.role == Role.GUEST else "",
                 invitation_id=joiner.invitation_id,
                 state=state,
+                silent=joiner.silent,
                 channel_name=channel_name,
                 since=now,
                 last_seen=now,
             )
-        _event(room, RoomEvent.Kind.JOINED, presence, now, {"resumed": previous is not None})
+        joined: dict[str, Any] = {"resumed": previous is not None}
+        if joiner.silent:
+            joined["silent"] = True
+        _event(room, RoomEvent.Kind.JOINED, presence, now, joined)
         if previous is None and state == Presence.State.WAITING:
             notify.queue_waiting_alert(room, presence, now=now)
     return Joined(presence=presence, replaced_channel=replaced)
@@ -386,13 +400,14 @@ def touch(*, peer: str, now: dt.datetime) -> None:
 def admit(*, room: Room, staff_peer: Presence, peer: str, now: dt.datetime) -> Presence:
     if staff_peer.role != Role.STAFF:
         raise NotAllowed("not_allowed", "Only staff can admit.")
+    refuse_if_silent(staff_peer)
     with transaction.atomic():
         Room.objects.select_for_update().filter(pk=room.pk).first()
         citizen = Presence.objects.filter(room=room, peer=peer, role=Role.CITIZEN, **live()).first()
         if citizen is None:
             raise NotAllowed("not_in_room", "Nobody is waiting with that id.")
         admitted = Presence.objects.filter(
-            room=room, state=Presence.State.ADMITTED, **live()
+            room=room, state=Presence.State.ADMITTED, silent=False, **live()
         ).count()
         if citizen.state != Presence.State.ADMITTED and admitted >= MAX_PARTICIPANTS:
             raise NotAllowed("room_full", "The call is full.")
@@ -472,12 +487,20 @@ def snapshot(room: Room, presence: Presence) -> dict[str, Any]:
 
 
 def describe(presence: Presence) -> dict[str, Any]:
-    found = {"peer": presence.peer, "role": presence.role, "name": presence.name}
+    found: dict[str, Any] = {"peer": presence.peer, "role": presence.role, "name": presence.name}
     if presence.role == Role.STAFF:
         found["number"] = presence.number
     if presence.role == Role.GUEST:
         found["as"] = presence.invited_as
+    if presence.silent:
+        found["silent"] = True
     return found
+
+
+def refuse_if_silent(presence: Presence) -> None:
+    """A supervisor listening for coaching takes no part: no chat, notice, admitting, ending."""
+    if presence.silent:
+        raise NotAllowed("silent", "You are listening silently: you take no part in the call.")
 
 
 def admitted_peers(room: Room) -> list[Presence]:
@@ -510,6 +533,7 @@ def post_chat(*, room: Room, presence: Presence, text: str, ref: str, now: dt.da
         raise NotAllowed("too_long", f"A chat line has at most {CHAT_MAX} characters.")
     if presence.state != Presence.State.ADMITTED:
         raise NotAllowed("not_allowed", "Not in the call yet.")
+    refuse_if_silent(presence)
     ref = ref[:40]
     for _attempt in range(5):
         if ref:
@@ -538,6 +562,7 @@ def post_chat(*, room: Room, presence: Presence, text: str, ref: str, now: dt.da
 def post_notice(*, room: Room, presence: Presence, text: str, now: dt.datetime) -> RoomEvent:
     if presence.role != Role.STAFF:
         raise NotAllowed("not_allowed", "Only staff can send a notice.")
+    refuse_if_silent(presence)
     text = text.strip()
     if not text or len(text) > NOTICE_MAX:
         raise NotAllowed("too_long", f"A notice has 1 to {NOTICE_MAX} characters.")
@@ -569,6 +594,7 @@ def _phone(value: str) -> str:
 def end_call(*, room: Room, presence: Presence, now: dt.datetime) -> None:
     if presence.role != Role.STAFF:
         raise NotAllowed("not_allowed", "Only staff can end the call.")
+    refuse_if_silent(presence)
     with transaction.atomic():
         Room.objects.filter(pk=room.pk, state=Room.State.OPEN).update(
             state=Room.State.ENDED, ended_at=now

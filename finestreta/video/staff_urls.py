@@ -11,6 +11,7 @@ urlpatterns = [
     path("<slug:org>/staff/video/", views.lobby, name="lobby"),
     path("<slug:org>/staff/video/<str:room>/", views.room, name="room"),
     path("<slug:org>/staff/video/<str:room>/invite/", views.invite, name="invite"),
+    path("<slug:org>/staff/video/<str:room>/listen/", views.listen, name="listen"),
     path(
         "<slug:org>/staff/video/<str:room>/invitations/<int:invitation>/revoke/",
         views.revoke_invitation,

@@ -13,11 +13,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from finestreta.accounts.models import Role
 from finestreta.accounts.services import get_membership_for_staff
 from finestreta.appointments import agenda, notify
 from finestreta.appointments.contact import format_phone
 from finestreta.catalogue.models import Channel
-from finestreta.video import invitations, services
+from finestreta.video import coaching, invitations, services
 from finestreta.video.forms import InviteColleagueForm, InviteGuestForm
 from finestreta.video.models import Invitation, Room
 
@@ -53,8 +54,23 @@ def room(request: HttpRequest, org: str, room: str) -> HttpResponse:
         "invitations": invitations.list_invitations(found),
         "colleague_form": InviteColleagueForm(colleagues=invitations.colleagues(staff)),
         "guest_form": InviteGuestForm(),
+        # A supervisor listening for coaching: the page sends nothing and takes no part.
+        "silent": coaching.is_coaching(found, staff.membership),
     }
     return render(request, "video/staff/room.html", context)
+
+
+@login_required
+@require_POST
+def listen(request: HttpRequest, org: str, room: str) -> HttpResponse:
+    """A supervisor starts listening silently to a call in progress (where allowed)."""
+    staff = get_membership_for_staff(request, org, min_role=Role.SUPERVISOR)
+    try:
+        found = coaching.start_coaching(staff=staff, public_id=room, now=timezone.now())
+    except coaching.CoachingRefused as refusal:
+        messages.error(request, str(refusal.message))
+        return redirect("staff-queue:supervisor", staff.organisation.slug)
+    return redirect("staff-video:room", staff.organisation.slug, found.public_id)
 
 
 @login_required

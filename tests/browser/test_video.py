@@ -57,7 +57,7 @@ from tests.browser.conftest import CALL_ARGS, CHROMIUM, CHROMIUM_ARGS, DESKTOP, 
 from tests.browser.data import BrowserData
 from tests.browser.test_accessibility import check_page
 from tests.browser.test_keyboard import active_id, tab_to
-from tests.factories import AppointmentFactory
+from tests.factories import AppointmentFactory, MembershipFactory, UserFactory
 from tests.processes import (
     child_env,
     free_port,
@@ -402,6 +402,85 @@ def test_a_citizen_waits_the_agent_admits_them_they_connect_and_chat_and_the_age
     assert outcome.get_attribute("href") == (
         f"/generalitat/staff/appointments/{video_appointment.code}/"
     )
+
+
+def test_a_supervisor_listens_silently_the_citizen_is_told_and_nothing_of_theirs_is_sent(
+    browser_data: BrowserData,
+    video_appointment: Appointment,
+    open_call: Callable[..., Visit],
+) -> None:
+    organisation = browser_data.organisation
+    organisation.allows_silent_coaching = True
+    organisation.save(update_fields=["allows_silent_coaching"])
+    supervisor_user = UserFactory(
+        username="supervisora-proves", first_name="Anna", last_name="Puig", is_demo=True
+    )
+    MembershipFactory(user=supervisor_user, organisation=organisation, supervisor=True)
+
+    # The citizen is told before the call that a supervisor may listen, and joins.
+    visitor = open_call("en")
+    citizen = visitor.page
+    visitor.goto(precall_path(video_appointment))
+    expect(citizen.locator("#coaching-notice")).to_contain_text("a supervisor may listen")
+    visitor.goto(precall_path(video_appointment) + "call/")
+    wait_state(citizen, "waiting")
+    staff = open_call("en", user=browser_data.staff)
+    agent = staff.page
+    staff.goto(room_path(video_appointment))
+    admit = agent.locator("#waiting-people button.admit")
+    expect(admit).to_be_visible(timeout=15_000)
+    admit.click()
+    for page in (citizen, agent):
+        expect(page.locator("#call")).to_have_attribute(
+            "data-connection", "connected", timeout=CONNECT_TIMEOUT
+        )
+    expect(citizen.locator("#listeners")).to_have_text("")
+
+    # The supervisor finds the call in the live view and listens.
+    coach = open_call("en", user=supervisor_user)
+    listener = coach.page
+    coach.goto(f"/{organisation.slug}/staff/supervisor/")
+    row = listener.locator("#calls-table tbody tr")
+    expect(row).to_have_count(1, timeout=15_000)
+    expect(row).to_contain_text("Marta Vidal")
+    with listener.expect_navigation():
+        row.get_by_role("button", name="Listen silently").click()
+    wait_state(listener, "admitted")
+    expect(listener.locator("#listening-note")).to_be_visible()
+    # No chat, sharing of files or screen, nor ending the call.
+    for absent in ("#end-call", "#files-input"):
+        expect(listener.locator(absent)).to_have_count(0)
+    for hidden in ("#chat-form", "#toggle-screen"):
+        expect(listener.locator(hidden)).to_be_hidden()
+    # They hear and see the call: the others' video arrives on their page.
+    listener.wait_for_function(
+        "() => [...document.querySelectorAll('.tile-video')].filter(v => v.videoWidth > 0)"
+        ".length === 2",
+        timeout=CONNECT_TIMEOUT,
+    )
+    assert listener.evaluate("() => window.finestretaCall.local.getTracks().length") == 0
+    assert not check_page(coach, "en")
+
+    # The citizen and the agent are told, in words and in a status region.
+    told = "Anna Puig, a supervisor, is listening to this call for coaching."
+    for page in (citizen, agent):
+        banner = page.locator("#listeners")
+        expect(banner).to_contain_text(told, timeout=15_000)
+        assert banner.get_attribute("role") == "status"
+        expect(page.locator(".tile", has_text="Anna Puig")).to_contain_text(
+            "supervisor, listening silently for coaching"
+        )
+    # Nothing of the listener's plays anywhere: their tile has no video.
+    assert citizen.evaluate(
+        """() => [...document.querySelectorAll('.tile')]
+             .filter(t => t.textContent.includes('Anna Puig'))
+             .every(t => [...t.querySelectorAll('video')].every(v => v.videoWidth === 0))"""
+    )
+    assert not check_page(visitor, "en")
+
+    # When the supervisor leaves, the banner goes.
+    listener.click("#leave")
+    expect(citizen.locator("#listeners")).to_have_text("", timeout=15_000)
 
 
 # --- (c) the relay check against a real TURN server ------------------------------------------

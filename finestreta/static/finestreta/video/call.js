@@ -30,6 +30,9 @@ class Call {
   constructor(root) {
     this.root = root;
     this.role = root.dataset.role;
+    // A supervisor listening silently for coaching: no microphone, no camera, no part.
+    this.silent = root.dataset.silent === "1";
+    this.listeners = new Map(); // peer id → name of those listening silently (coaching)
     this.timeZone = root.dataset.timeZone;
     this.texts = new Texts(document);
     this.peerId = null;
@@ -89,8 +92,20 @@ class Call {
   }
 
   begin() {
-    this.mediaReady = this.startMedia();
+    if (this.silent) {
+      this.ui.buttons(); // nothing to turn on or off
+    } else {
+      this.mediaReady = this.startMedia();
+    }
     this.connect();
+  }
+
+  // Who listens silently (coaching): said on every participant's page, in words.
+  noteListener(info, present) {
+    if (!info || !info.silent) return;
+    if (present) this.listeners.set(info.peer, info.name || "");
+    else this.listeners.delete(info.peer);
+    this.ui.listeners([...this.listeners.values()]);
   }
 
   connect() {
@@ -171,6 +186,9 @@ class Call {
     this.iceServers = message.ice_servers || [];
     for (const peer of this.peers.values()) peer.setIceServers(this.iceServers);
     for (const info of message.peers || []) this.known.set(info.peer, info);
+    this.listeners.clear();
+    for (const info of message.peers || []) this.noteListener(info, true);
+    this.ui.listeners([...this.listeners.values()]);
     this.waiting.showNotices(message.notices || []);
     this.staff?.welcome(message);
     if (message.state === "waiting") {
@@ -228,6 +246,7 @@ class Call {
 
   onPeerJoined(message) {
     this.known.set(message.peer, message);
+    this.noteListener(message, true);
     const peer = this.peers.get(message.peer);
     if (peer) {
       // The same participant, back after a dropped connection.
@@ -239,6 +258,7 @@ class Call {
   }
 
   onPeerLeft(message) {
+    this.noteListener(this.known.get(message.peer), false);
     const peer = this.peers.get(message.peer);
     if (!peer) return;
     if (peer.connected) peer.away();
@@ -361,7 +381,7 @@ class Call {
   }
 
   sendMedia() {
-    if (this.state !== "admitted") return;
+    if (this.state !== "admitted" || this.silent) return;
     this.send({
       type: "media",
       audio: Boolean(this.audioTrack) && !this.muted,
@@ -463,7 +483,7 @@ class Call {
     $("toggle-audio-only").addEventListener("click", () => this.setAudioOnly(!this.audioOnly));
     $("leave").addEventListener("click", () => this.leave());
     const screen = $("toggle-screen");
-    if (navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia) {
+    if (!this.silent && navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia) {
       screen.hidden = false;
       screen.addEventListener("click", () => this.toggleScreen());
     }

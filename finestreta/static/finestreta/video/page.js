@@ -33,8 +33,14 @@ export class Page {
         item.querySelector(".tile-name").textContent = of.name;
         // Staff: their staff number; an invited guest: as what they take part.
         const number = of.info.number;
-        const as = of.info.role === "guest" ? page.texts.get(`as-${of.info.as}`) : "";
-        item.querySelector(".tile-number").textContent = number
+        const as = of.info.silent
+          ? page.texts.get("as-listener")
+          : of.info.role === "guest"
+            ? page.texts.get(`as-${of.info.as}`)
+            : "";
+        item.querySelector(".tile-number").textContent = of.info.silent
+          ? `(${as})`
+          : number
           ? `(${page.texts.get("staff-number", { number })})`
           : as
             ? `(${as})`
@@ -129,6 +135,19 @@ export class Page {
       self.srcObject = call.videoTrack ? call.local : null;
       if (self.srcObject) self.play().catch(() => {});
     }
+  }
+
+  // The people listening silently to the call (coaching), in the banner everyone sees; a
+  // status region, so that screen readers say it when it changes.
+  listeners(names) {
+    const banner = $("listeners");
+    if (!banner) return;
+    const text = !names.length
+      ? ""
+      : this.texts.get(names.length === 1 ? "listener-one" : "listener-many", {
+          name: names.join(", "),
+        });
+    if (banner.textContent !== text) banner.textContent = text;
   }
 
   problem(key) {

@@ -272,6 +272,9 @@ export class Peer {
 
   onTrack(event) {
     const track = event.track;
+    // A supervisor listening for coaching sends nothing; should its page send anyway, nothing
+    // of it is played.
+    if (this.info.silent) return;
     if (track.kind === "audio") {
       for (const old of this.main.getAudioTracks()) this.main.removeTrack(old);
       this.main.addTrack(track);
