@@ -36,8 +36,12 @@ class QueueEntry(models.Model):
     language = models.CharField(max_length=5, blank=True)  # "": any language will do
     sign_language = models.BooleanField(default=False)
     priority = models.SmallIntegerField(default=0)  # higher goes first
-    # A booked citizen routed at their appointment's time (before walk-ins).
+    # A booked citizen routed at their appointment's time (before walk-ins): the time, and the
+    # agent it was booked with (offered first when available; queueing/booked.py).
     due = models.DateTimeField(null=True, blank=True)
+    booked_agent = models.ForeignKey(
+        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     joined_at = models.DateTimeField()
     offered_to = models.ForeignKey(
         Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -11,7 +11,8 @@ offer. The rules (issue "desk and queue", 3):
   as the organisation configures); then first come, first served;
 - a citizen whose offer an agent let lapse (or declined) is not offered to that agent again: the
   next skilled agent gets them, in their place in the queue;
-- among available agents, the one free for longest is offered first (work is shared fairly);
+- among available agents, the one free for longest is offered first (work is shared fairly),
+  but a booked citizen goes to the agent they were booked with when that agent is free;
 - an agent is offered one citizen at a time and a citizen goes to one agent at a time: `match`
   never pairs either twice, and the services module keeps that true across transactions.
 """
@@ -34,6 +35,7 @@ class Waiting:
     priority: int = 0  # higher goes first
     due: dt.datetime | None = None  # a booked citizen's appointment time
     passed_by: frozenset[int] = field(default_factory=frozenset)  # agents who let it lapse
+    preferred: int | None = None  # a booked citizen's own agent, offered first when free
 
 
 @dataclass(frozen=True)
@@ -94,9 +96,13 @@ def in_turn_for(agent: Agent, waiting: Iterable[Waiting], now: dt.datetime) -> l
 
 
 def agent_for(waiting: Waiting, agents: Iterable[Agent]) -> Agent | None:
-    """The available agent to offer `waiting` to: the one free for longest among those with the
-    skill; None when nobody can serve them now."""
-    skilled = (agent for agent in agents if can_serve(agent, waiting))
+    """The available agent to offer `waiting` to: a booked citizen's own agent when they are
+    among them, else the one free for longest among those with the skill; None when nobody can
+    serve them now."""
+    skilled = [agent for agent in agents if can_serve(agent, waiting)]
+    for agent in skilled:
+        if agent.id == waiting.preferred:
+            return agent
     return min(skilled, key=lambda agent: (agent.available_since, agent.id), default=None)
 
 

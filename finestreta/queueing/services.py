@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from finestreta.accounts.models import Membership
 from finestreta.catalogue.models import OutcomeCode, Service
-from finestreta.queueing import events, routing, walk_in
+from finestreta.queueing import booked, events, routing, walk_in
 from finestreta.queueing.hours import QueueHours, queue_hours  # noqa: F401 - public face
 from finestreta.queueing.models import DeskStatus, Lapse, QueueEntry
 from finestreta.queueing.walk_in import (  # noqa: F401 - public face
@@ -45,6 +45,7 @@ WAITING_FIELDS = (
     "sign_language",
     "priority",
     "due",
+    "booked_agent_id",
 )
 # Rows read per part of the waiting list (the booked citizens due, and each service's
 # walk-ins) for one decision: the SQL applies the skill rules and each part's order, so the
@@ -229,12 +230,12 @@ def set_desk_status(
             desk.state, desk.reason = state, reason if state == Desk.PAUSED else ""
             desk.save()
         if state != Desk.AVAILABLE:
-            _withdraw_offer(membership, now)
+            withdraw_offer(membership, now)
         events.changed(membership.organisation_id)
     return desk
 
 
-def _withdraw_offer(membership: Membership, now: dt.datetime) -> None:
+def withdraw_offer(membership: Membership, now: dt.datetime) -> None:
     """The agent's offer back to the queue, the citizen going to the others first."""
     offered = QueueEntry.objects.filter(offered_to=membership, state=State.OFFERED)
     for entry in offered:
@@ -276,6 +277,7 @@ def as_waiting(entry: QueueEntry, passed_by: Iterable[int] = ()) -> routing.Wait
         priority=entry.priority,
         due=entry.due,
         passed_by=frozenset(passed_by),
+        preferred=entry.booked_agent_id,
     )
 
 
@@ -466,7 +468,10 @@ def accept_offer(*, membership: Membership, entry_id: int, now: dt.datetime) -> 
                 or (entry.offer_expires_at is not None and entry.offer_expires_at <= now)
             ):
                 raise QueueError("offer_gone", _("This citizen is no longer offered to you."))
-            appointment = walk_in.make_attention(entry=entry, membership=membership, now=now)
+            if entry.due is not None:  # a booked citizen: their appointment passes to the agent
+                appointment = booked.take_over(entry=entry, membership=membership, now=now)
+            else:
+                appointment = walk_in.make_attention(entry=entry, membership=membership, now=now)
             entry.state, entry.served_by, entry.served_at = State.SERVING, membership, now
             entry.appointment = appointment
             entry.save(update_fields=["state", "served_by", "served_at", "appointment"])
@@ -477,11 +482,18 @@ def accept_offer(*, membership: Membership, entry_id: int, now: dt.datetime) -> 
                 from finestreta.video.services import get_room
 
                 get_room(appointment)
-            walk_in.tell_your_turn(entry=entry, appointment=appointment, now=now)
+            if entry.due is None:  # a booked citizen is in the waiting room already
+                walk_in.tell_your_turn(entry=entry, appointment=appointment, now=now)
             events.changed(entry.organisation_id)
     except walk_in.NoTimeForCall:
         decline_offer(membership=membership, entry_id=entry_id, now=now)
         raise QueueError("no_time", walk_in.NO_TIME_MESSAGE) from None
+    except booked.TakenOver as refusal:
+        if refusal.code == "not_booked":  # cancelled meanwhile: out of the queue
+            booked.end_entry(entry_id=entry_id, now=now)
+        else:
+            decline_offer(membership=membership, entry_id=entry_id, now=now)
+        raise QueueError(refusal.code, refusal.message) from None
     return entry
 
 
@@ -495,7 +507,7 @@ def decline_offer(*, membership: Membership, entry_id: int, now: dt.datetime) ->
         )
         if entry is None:
             raise QueueError("offer_gone", _("This citizen is no longer offered to you."))
-        _withdraw_offer(membership, now)
+        withdraw_offer(membership, now)
         events.changed(membership.organisation_id)
 
 

@@ -23,6 +23,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
+from finestreta.accounts.models import Membership
 from finestreta.accounts.services import StaffContext, get_staff_context
 from finestreta.appointments.agenda import appointments_for_staff
 from finestreta.appointments.common import InvalidLink
@@ -373,6 +374,11 @@ def join(joiner: Joiner, *, channel_name: str, resume: str | None, now: dt.datet
         _event(room, RoomEvent.Kind.JOINED, presence, now, joined)
         if previous is None and state == Presence.State.WAITING:
             notify.queue_waiting_alert(room, presence, now=now)
+        if state == Presence.State.WAITING:
+            # A pooled appointment's citizen also waits in the queue (queueing/booked.py).
+            from finestreta.queueing.booked import citizen_arrived
+
+            citizen_arrived(appointment=room.appointment, now=now)
     return Joined(presence=presence, replaced_channel=replaced)
 
 
@@ -390,6 +396,9 @@ def leave(*, peer: str, channel_name: str, now: dt.datetime, for_good: bool) -> 
         _event(presence.room, RoomEvent.Kind.LEFT, presence, now, {"said_leave": for_good})
         if for_good and presence.state == Presence.State.WAITING:
             notify.withdraw_waiting_alert(presence.room, presence.peer)
+            from finestreta.queueing.booked import citizen_left
+
+            citizen_left(appointment=presence.room.appointment, now=now)
     return presence
 
 
@@ -418,6 +427,14 @@ def admit(*, room: Room, staff_peer: Presence, peer: str, now: dt.datetime) -> P
         )
         _event(room, RoomEvent.Kind.ADMITTED, citizen, now, {"by": staff_peer.peer}, staff_peer)
         notify.withdraw_waiting_alert(room, citizen.peer)
+        # Let in from the waiting room: the queue's part of a pooled appointment is over.
+        from finestreta.queueing.booked import admitted_in_room
+
+        member = Membership.objects.filter(
+            user=staff_peer.user_id, organisation=room.organisation_id
+        ).first()
+        if member is not None:
+            admitted_in_room(appointment=room.appointment, membership=member, now=now)
     return citizen
 
 

@@ -87,6 +87,8 @@ def make_day(seed: int, agents: int = 60, citizens: int = 900) -> Day:
                 sign_language=rng.random() < 0.03,
                 priority=1 if rng.random() < 0.1 else 0,
                 due=joined + dt.timedelta(minutes=rng.randint(0, 15)) if booked else None,
+                # A booked citizen's own agent (who may lack the skill, or be busy).
+                preferred=rng.randint(1, agents) if booked else None,
             )
         )
     day.arrivals.sort(key=lambda w: w.joined_at)
@@ -125,6 +127,12 @@ def check_offer(day: Day, agent: Agent, citizen: Waiting, now: dt.datetime, same
 
 
 def check_fairness(day: Day, agent: Agent, citizen: Waiting, taken: set[int]) -> None:
+    """The booked citizen's own agent when free and skilled; else the one free for longest."""
+    own = day.desks.get(citizen.preferred) if citizen.preferred is not None else None
+    if own is not None and own.state == "available" and own.agent.id not in taken:
+        if skilled(own.agent, citizen) and own.agent.id not in citizen.passed_by:
+            assert agent.id == own.agent.id, ("not to their own agent", citizen, agent)
+            return
     for desk in day.desks.values():
         other = desk.agent
         free = desk.state == "available" and other.id not in taken
