@@ -157,7 +157,9 @@ def record_appointment_viewed(staff: StaffContext, appointment: Appointment) -> 
     record_event(
         action=Action.PERSONAL_DATA_VIEWED,
         actor=staff.user,
-        organisation=staff.organisation,
+        # The appointment's organisation keeps the record (it is a host's, when the staff
+        # member helps through a shared queue).
+        organisation=appointment.organisation,
         target=appointment,
         details={"code": appointment.code},
     )

@@ -502,6 +502,33 @@ def _load_outcomes(organisations: dict[str, Organisation]) -> None:
             )
 
 
+def _load_sharing(
+    organisations: dict[str, Organisation], services: dict[tuple[str, str], Service]
+) -> None:
+    """Vilanova's agent helps with the Generalitat's tax questions in its queue (ADR 25)."""
+    from finestreta.queueing.models import SharingAgreement
+
+    now = timezone.now()
+    agreement, _created = SharingAgreement.objects.update_or_create(
+        host=organisations["generalitat"],
+        partner=organisations["vilanova"],
+        defaults={
+            "reference": "Conveni de col·laboració en atenció ciutadana (demo)",
+            "starts_on": timezone.localdate() - dt.timedelta(days=30),
+            "ends_on": None,
+            "host_approved_at": now,
+            "host_approved_by": User.objects.get(username="gencat-admin"),
+            "partner_approved_at": now,
+            "partner_approved_by": User.objects.get(username="ajuntament-admin"),
+            "revoked_at": None,
+        },
+    )
+    agreement.services.set([services[("generalitat", "obligacions-tributaries")]])
+    agreement.agents.set(
+        Membership.objects.filter(user__username="agent-ajuntament", organisation__slug="vilanova")
+    )
+
+
 @transaction.atomic
 def load_demo_data() -> DemoSummary:
     """Create or update all the demo data; safe to run any number of times."""
@@ -513,6 +540,7 @@ def load_demo_data() -> DemoSummary:
         services = _load_services(organisations, offices)
         _load_outcomes(organisations)
         memberships = _load_users(organisations, offices, services)
+        _load_sharing(organisations, services)
         schedules = load_schedules(organisations, offices, timezone.localdate())
     return DemoSummary(
         organisations=len(organisations),

@@ -36,8 +36,13 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
             )
             await self.close(code=refusal.close)
             return
-        self.group = events.group(self.staff.organisation.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        # Their organisation's queue, and the hosts' whose citizens they help with (ADR 25).
+        self.hosts = await database_sync_to_async(desk.hosts_of)(self.staff.membership)
+        self.groups_joined = [events.group(self.staff.organisation.pk)] + [
+            events.group(host) for host in self.hosts
+        ]
+        for name in self.groups_joined:
+            await self.channel_layer.group_add(name, self.channel_name)
         await self.accept()
         self.seen = await self._fingerprint()
         await self.send_json({"type": "welcome"})
@@ -48,8 +53,8 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
             self.checker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.checker
-        if hasattr(self, "group"):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        for name in getattr(self, "groups_joined", []):
+            await self.channel_layer.group_discard(name, self.channel_name)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if isinstance(content, dict) and content.get("type") == "ping":
@@ -70,5 +75,7 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
     @database_sync_to_async
     def _fingerprint(self) -> tuple[object, ...]:
         return desk.fingerprint(
-            organisation_id=self.staff.organisation.pk, membership_id=self.staff.membership.pk
+            organisation_id=self.staff.organisation.pk,
+            membership_id=self.staff.membership.pk,
+            hosts=self.hosts,
         )

@@ -5,13 +5,16 @@ fingerprint of all that, which the desk's socket compares to tell the page to re
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Case, Count, Max, Q, Value, When
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from finestreta.accounts.models import Membership
 from finestreta.catalogue.models import OutcomeCode
+from finestreta.queueing import sharing
 from finestreta.queueing.models import DeskStatus, QueueEntry
 from finestreta.queueing.services import WAITING_FIELDS
 
@@ -63,9 +66,13 @@ def desk_view(*, membership: Membership, now: dt.datetime) -> DeskView:
             .first()
             or ""
         )
-    services = set(membership.services.values_list("pk", flat=True))
+    shared = sharing.skills_of(membership.pk, now)
+    services = set(membership.services.values_list("pk", flat=True)) | shared.services
+    # Their organisation's queue, and the shared procedures of the hosts they help (ADR 25).
     queue = QueueEntry.objects.filter(
-        organisation=membership.organisation_id, state__in=[State.WAITING, State.OFFERED]
+        Q(organisation=membership.organisation_id)
+        | Q(organisation__in=shared.organisations, service__in=shared.services),
+        state__in=[State.WAITING, State.OFFERED],
     )
     # routing.rank in SQL: the booked first, then priority, then arrival (their time for the
     # booked), then order of entry; only the first LISTED rows are read.
@@ -93,16 +100,27 @@ def desk_view(*, membership: Membership, now: dt.datetime) -> DeskView:
         room=room,
         waiting=waiting,
         waiting_total=total,
+        # The outcomes of the attention's organisation (a host's, for a shared call).
         outcomes=list(
-            OutcomeCode.objects.filter(organisation=membership.organisation_id, is_active=True)
+            OutcomeCode.objects.filter(
+                organisation=call.organisation_id if call else membership.organisation_id,
+                is_active=True,
+            )
         ),
     )
 
 
-def fingerprint(*, organisation_id: int, membership_id: int) -> tuple[object, ...]:
-    """Changes whenever what a desk or the supervisor's view shows changes (bar the clocks): two
-    small aggregate reads."""
-    entries = QueueEntry.objects.filter(organisation=organisation_id).aggregate(
+def hosts_of(membership: Membership) -> list[int]:
+    """The organisations whose queues this agent also serves under an agreement in force."""
+    return sorted(sharing.skills_of(membership.pk, timezone.now()).organisations)
+
+
+def fingerprint(
+    *, organisation_id: int, membership_id: int, hosts: Iterable[int] = ()
+) -> tuple[object, ...]:
+    """Changes whenever what a desk or the supervisor's view shows changes (bar the clocks): a
+    few small aggregate reads. `hosts`: the organisations whose queues the agent also serves."""
+    entries = QueueEntry.objects.filter(organisation__in=[organisation_id, *hosts]).aggregate(
         waiting=Count("pk", filter=Q(state=State.WAITING)),
         offered=Count("pk", filter=Q(state=State.OFFERED)),
         serving=Count("pk", filter=Q(state=State.SERVING)),

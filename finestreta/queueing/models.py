@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -145,3 +147,68 @@ class Lapse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.membership} let {self.entry} pass at {self.at:%H:%M}"
+
+
+class SharingAgreement(models.Model):
+    """Two organisations agree that agents of `partner` attend citizens waiting in `host`'s
+    queue for some of `host`'s procedures (issue "desk and queue", 3; ADR 25). In force only
+    once both organisations' administrators have approved it, between its dates, until either
+    revokes it. The partner chooses which of its agents take part."""
+
+    host = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="queue_shared_out",
+        verbose_name=_("organisation whose citizens are attended"),
+    )
+    partner = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="queue_shared_in",
+        verbose_name=_("organisation whose agents help"),
+    )
+    services: models.ManyToManyField[Service, Any] = models.ManyToManyField(
+        Service,
+        related_name="sharing_agreements",
+        verbose_name=_("procedures attended"),
+        help_text=_("The host organisation's procedures that the partner's agents may attend."),
+    )
+    agents: models.ManyToManyField[Membership, Any] = models.ManyToManyField(
+        Membership,
+        blank=True,
+        related_name="sharing_agreements",
+        verbose_name=_("agents taking part"),
+        help_text=_("Chosen by the partner organisation among its agents."),
+    )
+    reference = models.CharField(
+        _("agreement reference"),
+        max_length=200,
+        help_text=_(
+            "The agreement (conveni) that allows it, including who is responsible for the "
+            "citizens' data."
+        ),
+    )
+    starts_on = models.DateField(_("from"))
+    ends_on = models.DateField(_("until"), null=True, blank=True)
+    host_approved_at = models.DateTimeField(_("approved by the host"), null=True, blank=True)
+    host_approved_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    partner_approved_at = models.DateTimeField(_("approved by the partner"), null=True, blank=True)
+    partner_approved_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("queue sharing agreement")
+        verbose_name_plural = _("queue sharing agreements")
+        constraints = [
+            models.UniqueConstraint(fields=["host", "partner"], name="queue_sharing_once"),
+            models.CheckConstraint(
+                condition=~Q(host=models.F("partner")), name="queue_sharing_two_organisations"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner} → {self.host}"

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from finestreta.accounts.models import Membership
 from finestreta.catalogue.models import OutcomeCode, Service
-from finestreta.queueing import booked, events, routing, walk_in
+from finestreta.queueing import booked, events, routing, sharing, walk_in
 from finestreta.queueing.hours import QueueHours, queue_hours  # noqa: F401 - public face
 from finestreta.queueing.models import DeskStatus, Lapse, QueueEntry
 from finestreta.queueing.walk_in import (  # noqa: F401 - public face
@@ -247,22 +247,32 @@ def withdraw_offer(membership: Membership, now: dt.datetime) -> None:
 
 
 def as_agent(
-    membership: Membership, desk: DeskStatus, *, services: set[int] | None = None
+    membership: Membership,
+    desk: DeskStatus,
+    *,
+    services: set[int] | None = None,
+    shared: sharing.SharedSkills | None = None,
+    now: dt.datetime | None = None,
 ) -> routing.Agent:
-    """The agent as routing sees them; `services` when already known (else read)."""
+    """The agent as routing sees them: their own skills (`services` when already known, else
+    read) and what agreements in force add (`shared` when known, else read for `now`; none
+    without either)."""
     if services is None:
         services = set(
             Membership.services.through.objects.filter(membership_id=membership.pk).values_list(
                 "service_id", flat=True
             )
         )
+    if shared is None:
+        shared = sharing.skills_of(membership.pk, now) if now is not None else sharing.NONE
     return routing.Agent(
         id=membership.pk,
         organisation_id=membership.organisation_id,
-        services=frozenset(services),
+        services=frozenset(services) | shared.services,
         languages=frozenset(membership.languages or []),
         available_since=desk.since,
         sign_language=membership.sign_language,
+        serves_for=shared.organisations,
     )
 
 
@@ -345,7 +355,7 @@ def offer_next(*, membership: Membership, now: dt.datetime) -> QueueEntry | None
             desk = DeskStatus.objects.select_for_update().filter(membership=membership).first()
             if desk is None or desk.state != Desk.AVAILABLE:
                 return None
-            agent = as_agent(membership, desk)
+            agent = as_agent(membership, desk, now=now)
             found = {entry.pk: entry for entry in candidates(agent, now)}
             # The agent's own recent lapses are left out in SQL; nobody else's matter here.
             waiting = [as_waiting(entry) for entry in found.values()]
@@ -368,9 +378,13 @@ def route(*, organisation: Organisation, now: dt.datetime) -> list[QueueEntry]:
     number of agents, then one conditional update per offer (skipped when the citizen or the
     agent was taken meanwhile)."""
     offered = QueueEntry.objects.filter(state=State.OFFERED).values("offered_to")
+    # The organisation's agents, and partners' agents under an agreement in force (ADR 25).
+    helping = sharing.helping_agents(organisation.pk, now)
     desks = list(
         DeskStatus.objects.filter(
-            state=Desk.AVAILABLE, membership__organisation=organisation, membership__is_active=True
+            Q(membership__organisation=organisation) | Q(membership__in=helping),
+            state=Desk.AVAILABLE,
+            membership__is_active=True,
         )
         .exclude(membership__in=offered)
         .select_related("membership")
@@ -382,8 +396,14 @@ def route(*, organisation: Organisation, now: dt.datetime) -> list[QueueEntry]:
         membership_id__in=skills
     ).values_list("membership_id", "service_id"):
         skills[member_id].add(service_id)
+    shared = sharing.shared_skills(skills, now)
     agents = {
-        desk.membership_id: as_agent(desk.membership, desk, services=skills[desk.membership_id])
+        desk.membership_id: as_agent(
+            desk.membership,
+            desk,
+            services=skills[desk.membership_id],
+            shared=shared.get(desk.membership_id, sharing.NONE),
+        )
         for desk in desks
     }
     passed: dict[int, set[int]] = {}
@@ -549,8 +569,6 @@ def finish_call(
 
     if then not in (Desk.AVAILABLE, Desk.PAUSED):
         raise QueueError("bad_state", _("Choose available or paused."))
-    if outcome is not None and outcome.organisation_id != membership.organisation_id:
-        raise QueueError("bad_outcome", _("Choose one of the outcomes in the list."))
     with transaction.atomic():
         entry = (
             QueueEntry.objects.select_for_update(of=("self",))
@@ -560,6 +578,9 @@ def finish_call(
         )
         if entry is None:
             raise QueueError("not_serving", _("You are not attending this citizen."))
+        # The attention's organisation's outcomes (a host's, for a shared queue's citizen).
+        if outcome is not None and outcome.organisation_id != entry.organisation_id:
+            raise QueueError("bad_outcome", _("Choose one of the outcomes in the list."))
         entry.state, entry.ended_at = State.SERVED, now
         entry.save(update_fields=["state", "ended_at"])
         DeskStatus.objects.filter(membership=membership).update(

@@ -18,7 +18,13 @@ from finestreta.queueing import desk, overview
 from finestreta.queueing import services as queue
 from finestreta.queueing.forms import PAUSE_REASONS, DeskStatusForm, FinishForm
 from finestreta.queueing.models import DeskStatus, QueueEntry
+from finestreta.tenants.models import Organisation
 from finestreta.video.coaching import calls_in_progress
+
+
+def _attention_organisation(staff: StaffContext, call: QueueEntry | None) -> Organisation:
+    """Whose attention the agent is in: a host's, for a shared queue's citizen (ADR 25)."""
+    return call.organisation if call is not None else staff.organisation
 
 
 def _desk_context(staff: StaffContext) -> dict[str, object]:
@@ -30,7 +36,7 @@ def _desk_context(staff: StaffContext) -> dict[str, object]:
         "desk": view,
         "now": now,
         "pause_reasons": PAUSE_REASONS,
-        "finish_form": FinishForm(organisation=staff.organisation),
+        "finish_form": FinishForm(organisation=_attention_organisation(staff, view.call)),
         "socket_path": f"/ws/{staff.organisation.slug}/desk/",
     }
 
@@ -89,7 +95,10 @@ def accept(request: HttpRequest, org: str, entry: int) -> HttpResponse:
     if taken.appointment is not None:
         agenda.record_appointment_viewed(staff, taken.appointment)
     if taken.channel == QueueEntry.Channel.VIDEO and taken.appointment is not None:
-        return redirect("staff-video:open", org=org, code=taken.appointment.code)
+        from finestreta.video.services import get_room
+
+        room = get_room(taken.appointment)
+        return redirect("staff-video:room", org=org, room=room.public_id)
     return redirect("staff-queue:desk", org=org)
 
 
@@ -111,7 +120,12 @@ def decline(request: HttpRequest, org: str, entry: int) -> HttpResponse:
 @require_POST
 def finish(request: HttpRequest, org: str, entry: int) -> HttpResponse:
     staff = get_membership_for_staff(request, org)
-    form = FinishForm(request.POST, organisation=staff.organisation)
+    call = (
+        QueueEntry.objects.select_related("organisation")
+        .filter(pk=entry, served_by=staff.membership)
+        .first()
+    )
+    form = FinishForm(request.POST, organisation=_attention_organisation(staff, call))
     if not form.is_valid():
         context = {**_desk_context(staff), "finish_form": form, "today": None}
         return render(request, "queueing/staff/desk.html", context, status=400)

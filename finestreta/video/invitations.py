@@ -39,6 +39,8 @@ def _check_inviter(staff: StaffContext, room: Room) -> None:
         raise NotAllowed("ended", "The call has ended.")
     if not can_serve(staff, room.appointment):
         raise NotAllowed("not_allowed", "Only staff of this call can invite.")
+    if room.organisation_id != staff.organisation.pk:  # helping through a shared queue
+        raise NotAllowed("not_allowed", "Only the organisation's own staff can invite.")
 
 
 def colleagues(staff: StaffContext) -> list[Membership]:

@@ -133,7 +133,11 @@ def can_serve(staff: StaffContext, appointment: Appointment) -> bool:
     from finestreta.video.models import Invitation
 
     if appointment.organisation_id != staff.organisation.pk:
-        return False
+        # Another organisation's agent: only the attention they took from a shared queue, while
+        # they serve it (queueing.sharing, ADR 25).
+        from finestreta.queueing.sharing import serving_for_host
+
+        return serving_for_host(staff.membership.pk, appointment)
     if appointments_for_staff(staff).filter(pk=appointment.pk).exists():
         return True
     if Invitation.objects.filter(
@@ -152,9 +156,11 @@ def can_serve(staff: StaffContext, appointment: Appointment) -> bool:
 
 
 def get_room_for_staff(staff: StaffContext, public_id: str) -> Room:
+    # By id alone: can_serve keeps other organisations' rooms out (but the one a helping agent
+    # serves through a shared queue).
     room = (
         Room.objects.select_related("appointment__service", "appointment__organisation")
-        .filter(organisation=staff.organisation, public_id=public_id)
+        .filter(public_id=public_id)
         .first()
     )
     if room is None or not can_serve(staff, room.appointment):
@@ -223,10 +229,13 @@ def authenticate(
         Room.objects.select_related(
             "appointment__organisation", "appointment__service", "appointment__agent__user"
         )
-        .filter(organisation__slug=org_slug, public_id=public_id)
+        .filter(public_id=public_id)
         .first()
     )
-    if room is None:
+    # Under another organisation's address: only its staff helping through a shared queue
+    # (checked with their session below), never a citizen's link or a guest's.
+    foreign = room is not None and room.appointment.organisation.slug != org_slug
+    if room is None or (foreign and (token or guest)):
         raise Refused("no_room", 4404, "No such room.")
     if room.state == Room.State.ENDED:
         raise Refused("ended", 4410, "The call has ended.")
@@ -759,9 +768,10 @@ def window_state(appointment: Appointment, *, now: dt.datetime) -> str:
     return "open"
 
 
-def room_socket_path(room: Room) -> str:
-    """The WebSocket address of a room (routing.py), for the pages to connect to."""
-    return f"/ws/{room.appointment.organisation.slug}/video/{room.public_id}/"
+def room_socket_path(room: Room, *, via: str | None = None) -> str:
+    """The WebSocket address of a room (routing.py), for the pages to connect to; `via` the
+    organisation of a staff member helping through a shared queue (their session's)."""
+    return f"/ws/{via or room.appointment.organisation.slug}/video/{room.public_id}/"
 
 
 def lobby_socket_path(organisation: Organisation) -> str:

@@ -50,7 +50,9 @@ def room(request: HttpRequest, org: str, room: str) -> HttpResponse:
         "appointment": appointment,
         "phone": format_phone(appointment.phone),
         "ended": found.state == Room.State.ENDED,
-        "socket_path": services.room_socket_path(found),
+        "socket_path": services.room_socket_path(found, via=staff.organisation.slug),
+        # Another organisation's citizen, attended through a shared queue (ADR 25).
+        "shared": found.organisation_id != staff.organisation.pk,
         "invitations": invitations.list_invitations(found),
         "colleague_form": InviteColleagueForm(colleagues=invitations.colleagues(staff)),
         "guest_form": InviteGuestForm(),

@@ -221,8 +221,8 @@ def test_an_agent_of_another_office_takes_the_citizen_into_a_video_call_from_the
     assert appointment.agent == agent and appointment.channel == "video"
     assert appointment.status == Appointment.Status.BOOKED
     assert appointment.starts_at == OPEN
-    assert response["Location"] == reverse("staff-video:open", args=[org, appointment.code])
-    assert Room.objects.filter(appointment=appointment, state=Room.State.OPEN).exists()
+    room = Room.objects.get(appointment=appointment, state=Room.State.OPEN)
+    assert response["Location"] == reverse("staff-video:room", args=[org, room.public_id])
     assert DeskStatus.objects.get(membership=agent).state == DeskStatus.State.IN_CALL
 
     # "It is your turn", once per channel, with the link into the call.
