@@ -209,10 +209,19 @@ def _objects_of_org_a(personas: Personas) -> dict[str, object]:
     from finestreta.notifications.models import MessageTemplate, MessagingSettings
     from finestreta.privacy.services import record_event
     from finestreta.scheduling.models import Absence, WorkingPattern
-    from tests.factories import ClosedDayFactory, IdentityProviderFactory
+    from finestreta.queueing.models import SharingAgreement
+    from tests.factories import ClosedDayFactory, IdentityProviderFactory, OrganisationFactory
 
     membership_a = Membership.objects.get(user=personas.agent_a)
+    # Shared with a third organisation (org B, the stranger below, is not part of it).
+    sharing = SharingAgreement.objects.create(
+        host=personas.org_a,
+        partner=OrganisationFactory(slug="org-c"),
+        reference="Conveni A–C",
+        starts_on=dt.date(2026, 1, 1),
+    )
     return {
+        "sharingagreement": sharing,
         "organisation": personas.org_a,
         "office": personas.office_a,
         "service": personas.service_a,
