@@ -257,6 +257,9 @@ def as_agent(
     """The agent as routing sees them: their own skills (`services` when already known, else
     read) and what agreements in force add (`shared` when known, else read for `now`; none
     without either)."""
+    if services is None and shared is None and now is not None:
+        own, shared = sharing.agent_skills(membership.pk, now)  # one read for both
+        services = set(own)
     if services is None:
         services = set(
             Membership.services.through.objects.filter(membership_id=membership.pk).values_list(
@@ -352,7 +355,7 @@ def offer_next(*, membership: Membership, now: dt.datetime) -> QueueEntry | None
     the next in turn is tried; the database refuses a second offer to one agent."""
     try:
         with transaction.atomic():
-            desk = DeskStatus.objects.select_for_update().filter(membership=membership).first()
+            desk = _lock_desk(membership)
             if desk is None or desk.state != Desk.AVAILABLE:
                 return None
             agent = as_agent(membership, desk, now=now)
@@ -369,6 +372,20 @@ def offer_next(*, membership: Membership, now: dt.datetime) -> QueueEntry | None
     except IntegrityError:  # they hold an offer already (one per agent: a constraint)
         return None
     return None
+
+
+def _lock_desk(membership: Membership) -> DeskStatus | None:
+    """The agent's desk row, locked for the decision (plain SQL: it runs for every decision)."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    table = DeskStatus._meta.db_table
+    found = list(
+        DeskStatus.objects.raw(
+            f"SELECT id, membership_id, state, reason, since FROM {table}"  # noqa: S608
+            f" WHERE membership_id = %s{lock}",
+            [membership.pk],
+        )
+    )
+    return found[0] if found else None
 
 
 def route(*, organisation: Organisation, now: dt.datetime) -> list[QueueEntry]:
@@ -432,6 +449,22 @@ def _take(entry_id: int, membership: Membership, now: dt.datetime, *, desk_locke
     """Record one offer if the citizen is still waiting and the agent still available (checked
     here unless the caller holds the desk row locked); the database refuses a second offer to
     one agent (IntegrityError)."""
+    if desk_locked:  # every decision takes this path: plain SQL (bench/queue_routing.py)
+        to_db = connection.ops.adapt_datetimefield_value
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {QueueEntry._meta.db_table} SET state = %s, offered_to_id = %s,"  # noqa: S608
+                " offered_at = %s, offer_expires_at = %s WHERE id = %s AND state = %s",
+                [
+                    State.OFFERED,
+                    membership.pk,
+                    to_db(now),
+                    to_db(now + offer_seconds()),
+                    entry_id,
+                    State.WAITING,
+                ],
+            )
+            return cursor.rowcount > 0
     offer = QueueEntry.objects.filter(pk=entry_id, state=State.WAITING)
     if not desk_locked:
         available = DeskStatus.objects.filter(membership=membership, state=Desk.AVAILABLE)

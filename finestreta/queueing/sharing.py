@@ -18,6 +18,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -82,7 +83,45 @@ def shared_skills(membership_ids: Iterable[int], now: dt.datetime) -> dict[int, 
 
 
 def skills_of(membership_id: int, now: dt.datetime) -> SharedSkills:
-    return shared_skills([membership_id], now).get(membership_id, NONE)
+    return agent_skills(membership_id, now)[1]
+
+
+def agent_skills(membership_id: int, now: dt.datetime) -> tuple[frozenset[int], SharedSkills]:
+    """One agent's own procedures and what agreements in force add, in one read: it runs for
+    every routing decision (bench/queue_routing.py), where building two ORM queries cost more
+    than running them. The same rules as `in_force`."""
+    from finestreta.accounts.models import Membership
+    from finestreta.tenants.models import Organisation
+
+    own = Membership.services.through._meta.db_table
+    agents = SharingAgreement.agents.through._meta.db_table
+    shared = SharingAgreement.services.through._meta.db_table
+    agreements = SharingAgreement._meta.db_table
+    organisations = Organisation._meta.db_table
+    today = connection.ops.adapt_datefield_value(timezone.localdate(now))
+    sql = f"""
+        SELECT service_id, 0 FROM {own} WHERE membership_id = %s
+        UNION ALL
+        SELECT s.service_id, a.host_id
+        FROM {agents} g
+        JOIN {agreements} a ON a.id = g.sharingagreement_id
+        JOIN {shared} s ON s.sharingagreement_id = a.id
+        JOIN {organisations} h ON h.id = a.host_id
+        JOIN {organisations} p ON p.id = a.partner_id
+        WHERE g.membership_id = %s
+          AND a.host_approved_at IS NOT NULL AND a.partner_approved_at IS NOT NULL
+          AND a.revoked_at IS NULL AND a.starts_on <= %s
+          AND (a.ends_on IS NULL OR a.ends_on >= %s)
+          AND h.is_active = %s AND p.is_active = %s
+    """  # noqa: S608 - only table names are formatted in
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [membership_id, membership_id, today, today, True, True])
+        rows = cursor.fetchall()
+    services = frozenset(service for service, host in rows if not host)
+    hosts = frozenset(host for _service, host in rows if host)
+    if not hosts:
+        return services, NONE
+    return services, SharedSkills(hosts, frozenset(service for service, host in rows if host))
 
 
 def helping_agents(host_id: int, now: dt.datetime) -> list[int]:
