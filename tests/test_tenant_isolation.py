@@ -208,8 +208,8 @@ def _objects_of_org_a(personas: Personas) -> dict[str, object]:
     from finestreta.accounts.models import Membership
     from finestreta.notifications.models import MessageTemplate, MessagingSettings
     from finestreta.privacy.services import record_event
-    from finestreta.scheduling.models import Absence, WorkingPattern
     from finestreta.queueing.models import SharingAgreement
+    from finestreta.scheduling.models import Absence, WorkingPattern
     from tests.factories import ClosedDayFactory, IdentityProviderFactory, OrganisationFactory
 
     membership_a = Membership.objects.get(user=personas.agent_a)

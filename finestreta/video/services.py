@@ -700,10 +700,22 @@ def forget_stale(*, now: dt.datetime) -> int:
     """Forget presences whose client did not come back: disconnected longer than the resume
     grace, or "connected" but silent for long (their server died). Run by the task workers'
     sweeper."""
-    deleted, _rows = Presence.objects.filter(
+    from finestreta.queueing.booked import citizen_left
+
+    stale = Presence.objects.filter(
         Q(connected=False, last_seen__lt=now - RESUME_GRACE)
         | Q(connected=True, last_seen__lt=now - LIVE_FOR - RESUME_GRACE)
-    ).delete()
+    )
+    # A citizen gone from the waiting room without a word (a closed tab) leaves the queue too,
+    # unless they are back on another connection.
+    gone = stale.filter(role=Role.CITIZEN, state=Presence.State.WAITING).select_related(
+        "room__appointment"
+    )
+    for presence in gone:
+        back = Presence.objects.filter(room=presence.room_id, role=Role.CITIZEN, **live())
+        if not back.exclude(pk=presence.pk).exists():
+            citizen_left(appointment=presence.room.appointment, now=now)
+    deleted, _rows = stale.delete()
     return deleted
 
 

@@ -261,3 +261,33 @@ async def _entry_state(appointment: Appointment) -> str:
     return await database_sync_to_async(
         lambda: QueueEntry.objects.get(appointment=appointment).state
     )()
+
+
+@pytest.mark.django_db
+def test_a_citizen_gone_from_the_waiting_room_without_a_word_leaves_the_queue(
+    personas, time_machine
+) -> None:  # type: ignore[no-untyped-def]
+    from finestreta.video.models import Presence
+
+    time_machine.move_to(NOW, tick=False)
+    owner = offline_agent(personas)
+    appointment = pooled(personas, owner)
+    room = video.get_room(appointment)
+    entry = booked.citizen_arrived(appointment=appointment, now=NOW - 5 * MINUTE)
+    assert entry is not None
+    Presence.objects.create(
+        room=room,
+        peer="p_closed_tab",
+        role="citizen",
+        name=appointment.name,
+        state=Presence.State.WAITING,
+        connected=False,
+        since=NOW - 5 * MINUTE,
+        last_seen=NOW - 3 * MINUTE,  # past the grace to come back
+    )
+
+    video.forget_stale(now=NOW)
+
+    entry.refresh_from_db()
+    assert entry.state == State.LEFT
+    assert not Presence.objects.exists()
