@@ -93,42 +93,50 @@ def coturn(secret: str, *, realm: str = "finestreta.test") -> Iterator[int]:
     binary = shutil.which("turnserver")
     if binary is None:  # never a skip: `make system-deps` installs it
         raise RuntimeError("coturn is not installed (run `make system-deps`)")
-    port = free_udp_port()
-    relay = 20000 + (port % 400) * 100  # 100 relay ports of its own, apart from other runs
-    with tempfile.TemporaryDirectory(prefix="finestreta-coturn-") as tmp:
-        log = Path(tmp) / "turn.log"
-        process = subprocess.Popen(  # noqa: S603 - a fixed argv of a test tool
-            [
-                binary,
-                "-n",
-                "--listening-ip=127.0.0.1",
-                "--relay-ip=127.0.0.1",
-                f"--listening-port={port}",
-                "--use-auth-secret",
-                f"--static-auth-secret={secret}",
-                f"--realm={realm}",
-                "--no-cli",
-                "--no-tls",
-                "--no-dtls",
-                "--no-tcp-relay",
-                f"--db={tmp}/turndb",
-                f"--pidfile={tmp}/turn.pid",
-                "--allow-loopback-peers",
-                f"--min-port={relay}",
-                f"--max-port={relay + 99}",
-                f"--log-file={log}",
-                "--simple-log",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            if not wait_until(lambda: _stun_answers(port), timeout=15):
-                tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-                raise RuntimeError(f"coturn did not start on port {port}:\n{tail}")
-            yield port
-        finally:
-            stop(process)
+    # Only UDP listeners (the tests' TURN URLs say transport=udp): a TCP listener on the same
+    # number could collide with another test's server. A port taken between the probe and
+    # coturn's bind is retried with another one.
+    for attempt in range(3):
+        port = free_udp_port()
+        relay = 20000 + (port % 400) * 100  # 100 relay ports of its own, apart from other runs
+        with tempfile.TemporaryDirectory(prefix="finestreta-coturn-") as tmp:
+            log = Path(tmp) / "turn.log"
+            process = subprocess.Popen(  # noqa: S603 - a fixed argv of a test tool
+                [
+                    binary,
+                    "-n",
+                    "--listening-ip=127.0.0.1",
+                    "--relay-ip=127.0.0.1",
+                    f"--listening-port={port}",
+                    "--use-auth-secret",
+                    f"--static-auth-secret={secret}",
+                    f"--realm={realm}",
+                    "--no-cli",
+                    "--no-tcp",
+                    "--no-tls",
+                    "--no-dtls",
+                    "--no-tcp-relay",
+                    f"--db={tmp}/turndb",
+                    f"--pidfile={tmp}/turn.pid",
+                    "--allow-loopback-peers",
+                    f"--min-port={relay}",
+                    f"--max-port={relay + 99}",
+                    f"--log-file={log}",
+                    "--simple-log",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                if not wait_until(lambda port=port: _stun_answers(port), timeout=15):
+                    tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+                    if attempt < 2 and process.poll() is None and "errno=98" in tail:
+                        continue  # the port was taken meanwhile: another one (finally stops it)
+                    raise RuntimeError(f"coturn did not start on port {port}:\n{tail}")
+                yield port
+                return
+            finally:
+                stop(process)
 
 
 def free_udp_port() -> int:
