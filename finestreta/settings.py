@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "finestreta.notifications",
     "finestreta.video",
     "finestreta.queueing",
+    "finestreta.identity",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -480,6 +481,12 @@ VIDEO_FILE_KEYS = env_list("VIDEO_FILE_KEYS")
 # scanned before it is kept, and refused if clamd finds something or cannot be reached.
 VIDEO_CLAMD = env_str("VIDEO_CLAMD", "")
 VIDEO_FILE_RATE_LIMIT = env_str("VIDEO_FILE_RATE_LIMIT", "30/h")
+
+# --- Identity and evidence ---
+# The key of the keyed hash (HMAC-SHA256) that stands for identity-document numbers: the same
+# document gives the same value, the number cannot be read back. Required in production; keep it
+# for as long as the checks it made are kept (a new key makes old fingerprints unmatchable).
+IDENTITY_HASH_KEY = env_str("IDENTITY_HASH_KEY", "")
 
 # --- Logging ---
 LOGGING = {

@@ -7,6 +7,8 @@ from django.views.generic import RedirectView
 from finestreta.accounts import urls as accounts_urls
 from finestreta.appointments import staff_urls as staff_appointments_urls
 from finestreta.appointments import urls as appointments_urls
+from finestreta.identity import staff_urls as staff_identity_urls
+from finestreta.identity import urls as identity_urls
 from finestreta.lib import views as lib_views
 from finestreta.notifications import template_urls as message_template_urls
 from finestreta.notifications import urls as notifications_urls
@@ -44,6 +46,8 @@ urlpatterns = [
     path("", include(staff_appointments_urls)),
     path("", include(message_template_urls)),
     path("", include(video_file_urls)),
+    path("", include(identity_urls)),
+    path("", include(staff_identity_urls)),
     path("", include(video_urls)),
     path("", include(staff_video_urls)),
     path("", include(queue_urls)),

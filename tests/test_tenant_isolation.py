@@ -206,6 +206,8 @@ def tenant_scoped_admins() -> list[type]:
 
 def _objects_of_org_a(personas: Personas) -> dict[str, object]:
     from finestreta.accounts.models import Membership
+    from finestreta.identity import consent, identify
+    from finestreta.identity.models import HabilitatedOfficial, LevelPolicy
     from finestreta.notifications.models import MessageTemplate, MessagingSettings
     from finestreta.privacy.services import record_event
     from finestreta.queueing.models import SharingAgreement
@@ -251,6 +253,34 @@ def _objects_of_org_a(personas: Personas) -> dict[str, object]:
             membership=membership_a,
             starts_at=dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC),
             ends_at=dt.datetime(2026, 12, 1, 14, tzinfo=dt.UTC),
+        ),
+        "levelpolicy": LevelPolicy.objects.create(
+            organisation=personas.org_a, attention_level="attended"
+        ),
+        "habilitatedofficial": HabilitatedOfficial.objects.create(
+            organisation=personas.org_a,
+            user=personas.agent_a,
+            reference="Resolució 1/2026",
+            valid_from=dt.date(2026, 1, 1),
+        ),
+        "consentrecord": consent.record_consent(
+            appointment=_appointment_of_org_a(personas),
+            kind="recording",
+            granted=True,
+            method="clicked",
+            now=dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC),
+        ),
+        "identitycheck": identify.check_document(
+            appointment=_appointment_of_org_a(personas),
+            agent=personas.agent_a,
+            document_type="passport",
+            number="PAA123456",
+            number_checked=True,
+            photo_matches=True,
+            not_expired=True,
+            expires_on=None,
+            today=dt.date(2026, 12, 1),
+            now=dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC),
         ),
     }
 

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin
 
 from finestreta.catalogue.models import Service
+from finestreta.identity.admin import ServicePolicyInline
 from finestreta.lib.tenancy import TenantScopedAdmin
 
 
@@ -38,3 +39,4 @@ class ServiceAdmin(TenantScopedAdmin, TranslationAdmin):
     search_fields = ("name", "slug")
     filter_horizontal = ("offices",)
     tenant_choice_paths = {"organisation": "", "offices": "organisation"}
+    inlines = [ServicePolicyInline]

@@ -36,6 +36,7 @@ KINDS: list[tuple[str, Any]] = [
     ("booking_cancelled", _("Appointment cancelled")),
     ("waiting_list_offer", _("A time is free (waiting list)")),
     ("verification_code", _("Verification code")),
+    ("identity_code", _("Code to identify the citizen in a call")),
     ("video_join_link", _("Link to the video call, sent again")),
     ("queue_your_turn", _("It is your turn (attention now)")),
 ]
@@ -164,7 +165,7 @@ def fixed_context(
             values["reason"] = (
                 appointment.cancellation_reason if appointment.cancelled_by == "office" else ""
             )
-    if kind == "verification_code":
+    if kind in ("verification_code", "identity_code"):
         values["code"] = context.get("code", "")
     return values
 

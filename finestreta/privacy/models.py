@@ -71,6 +71,11 @@ class AuditEvent(models.Model):
         APPOINTMENT_ATTENDED = "appointment.attended", _("Appointment marked attended")
         APPOINTMENT_NO_SHOW = "appointment.no_show", _("Appointment marked as not come")
         COACHING_STARTED = "call.coaching_started", _("Listened silently to a call (coaching)")
+        CONSENT_RECORDED = "consent.recorded", _("Consent recorded")
+        CONSENT_WITHDRAWN = "consent.withdrawn", _("Consent withdrawn")
+        IDENTITY_CODE_SENT = "identity.code_sent", _("Identification code sent")
+        IDENTITY_CODE_LOCKED = "identity.code_locked", _("Codes locked after too many wrong tries")
+        IDENTITY_CHECKED = "identity.checked", _("Citizen's identity checked")
         MESSAGE_TEMPLATE_SAVED = "message_template.saved", _("Message template saved")
         MESSAGE_TEMPLATE_RESET = (
             "message_template.reset",

@@ -18,6 +18,7 @@ from finestreta.accounts.services import get_membership_for_staff
 from finestreta.appointments import agenda, notify
 from finestreta.appointments.contact import format_phone
 from finestreta.catalogue.models import Channel
+from finestreta.identity.staff_views import panel_context
 from finestreta.video import coaching, invitations, services
 from finestreta.video.forms import InviteColleagueForm, InviteGuestForm
 from finestreta.video.models import Invitation, Room
@@ -59,6 +60,8 @@ def room(request: HttpRequest, org: str, room: str) -> HttpResponse:
         # A supervisor listening for coaching: the page sends nothing and takes no part.
         "silent": coaching.is_coaching(found, staff.membership),
     }
+    if not context["silent"]:
+        context.update(panel_context(staff, found))
     return render(request, "video/staff/room.html", context)
 
 

@@ -11,12 +11,14 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from finestreta.appointments.common import InvalidLink
 from finestreta.appointments.models import Appointment
+from finestreta.identity import consent
+from finestreta.identity.forms import CitizenConsentForm
 from finestreta.tenants.models import Organisation
 from finestreta.tenants.services import get_public_organisation
 from finestreta.video import services
@@ -35,6 +37,7 @@ def precall(request: HttpRequest, org: str, token: str) -> HttpResponse:
     except InvalidLink:
         return _invalid_link(request, organisation)
     context = _page(appointment, token, now)
+    context.update(_consents(appointment))
     turn_servers = services.check_turn_servers(context["room"])
     context.update(turn_servers=json.dumps(turn_servers), relay_check=bool(turn_servers))
     return render(request, "video/precall.html", context)
@@ -52,6 +55,20 @@ def call(request: HttpRequest, org: str, token: str) -> HttpResponse:
     except InvalidLink:
         return _invalid_link(request, organisation)
     return render(request, "video/call.html", _page(appointment, token, now))
+
+
+def _consents(appointment: Appointment) -> dict[str, Any]:
+    """What the procedure asks the citizen to read and answer before the call (the exact text
+    of each question, kept as the version they answer), and their answers so far."""
+    kinds = consent.pending(appointment)
+    form = CitizenConsentForm(kinds=kinds)
+    language = translation.get_language()  # the page's: the citizen reads it there
+    texts = [consent.current_text(appointment.organisation, kind, language) for kind in kinds]
+    return {
+        "consent_form": form if kinds else None,
+        "consent_questions": [(text, form[text.kind]) for text in texts],
+        "consent_answers": consent.consents_of(appointment),
+    }
 
 
 def _page(appointment: Appointment, token: str, now: dt.datetime) -> dict[str, Any]:

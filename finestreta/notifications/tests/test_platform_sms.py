@@ -19,6 +19,7 @@ KINDS = [
     "reminder",
     "waiting_list_offer",
     "verification_code",
+    "identity_code",
     "video_join_link",
     "queue_your_turn",
 ]

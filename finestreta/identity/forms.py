@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from finestreta.identity.models import ConsentKind, DocumentType
+
+YES_NO = [("yes", _("Yes, I agree")), ("no", _("No, I do not agree"))]
+
+
+class CitizenConsentForm(forms.Form):
+    """The questions still pending for the citizen of an appointment, before the call."""
+
+    def __init__(self, *args: Any, kinds: list[ConsentKind], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.kinds = kinds
+        if ConsentKind.PRIVACY_NOTICE in kinds:
+            self.fields["privacy_notice"] = forms.BooleanField(
+                label=_("I have read how my personal data are used"),
+                error_messages={"required": _("Tick the box once you have read the notice.")},
+            )
+        for kind, label in (
+            (ConsentKind.RECORDING, _("Do you agree to this call being recorded?")),
+            (ConsentKind.IMAGE_RIGHTS, _("Do you agree to your image being used for training?")),
+        ):
+            if kind in kinds:
+                self.fields[kind] = forms.ChoiceField(
+                    label=label,
+                    choices=YES_NO,
+                    widget=forms.RadioSelect,
+                    error_messages={"required": _("Choose yes or no.")},
+                )
+
+    def answers(self) -> list[tuple[ConsentKind, bool]]:
+        found = []
+        for kind in self.kinds:
+            value = self.cleaned_data.get(kind)
+            found.append((kind, value is True or value == "yes"))
+        return found
+
+
+class SpokenConsentForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("What the person said"),
+        choices=[
+            (ConsentKind.RECORDING, _("Agrees to the call being recorded")),
+            (ConsentKind.IMAGE_RIGHTS, _("Agrees to their image being used for training")),
+        ],
+    )
+    granted = forms.TypedChoiceField(
+        label=_("Their answer"),
+        choices=[("yes", _("Yes")), ("no", _("No"))],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+    )
+
+
+class CodeSendForm(forms.Form):
+    destination = forms.ChoiceField(label=_("Send the code to"), widget=forms.RadioSelect)
+
+    def __init__(self, *args: Any, choices: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["destination"]
+        field.choices = choices  # type: ignore[attr-defined]
+        if choices:
+            field.initial = choices[0][0]
+
+
+class CodeCheckForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code the person reads out"),
+        max_length=12,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+
+
+class DocumentCheckForm(forms.Form):
+    document_type = forms.ChoiceField(label=_("Document shown"), choices=DocumentType.choices)
+    number = forms.CharField(label=_("Document number"), max_length=40)
+    expires_on = forms.DateField(
+        label=_("Valid until (as on the document)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    number_checked = forms.BooleanField(
+        label=_("The number matches the one the person gives"), required=False
+    )
+    photo_matches = forms.BooleanField(
+        label=_("The photograph matches the person on camera"), required=False
+    )
+    not_expired = forms.BooleanField(label=_("The document has not expired"), required=False)

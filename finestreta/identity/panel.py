@@ -1,0 +1,89 @@
+"""What the agent's panel of identity and consent shows for one call, and the live nudge that
+makes every staff page of the call reload it (`evidence`, docs/signaling.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from finestreta.accounts.models import User
+from finestreta.appointments.models import Appointment
+from finestreta.identity import codes, consent, identify
+from finestreta.identity.models import (
+    Assurance,
+    CodePurpose,
+    ConsentKind,
+    ConsentRecord,
+    HabilitatedOfficial,
+    IdentityCheck,
+    OneTimeCode,
+    SignatureRoute,
+)
+from finestreta.identity.policy import Rules, rules_for
+from finestreta.video.models import Room
+
+
+@dataclass
+class Panel:
+    rules: Rules
+    check: IdentityCheck | None  # the latest that identified the citizen
+    satisfied: bool
+    last_failed: IdentityCheck | None
+    code: OneTimeCode | None  # the latest identification code
+    code_locked_until: dt.datetime | None
+    destinations: list[codes.Destination]
+    answers: dict[str, ConsentRecord]
+    history: list[ConsentRecord]
+    habilitation: HabilitatedOfficial | None
+    asks_spoken: list[ConsentKind] = field(default_factory=list)
+
+    @property
+    def needs_habilitated(self) -> bool:
+        return self.rules.signature == SignatureRoute.HABILITATED
+
+    @property
+    def offers_code(self) -> bool:
+        return self.rules.identity == Assurance.CONTACT_CODE and bool(self.destinations)
+
+    @property
+    def code_pending(self) -> bool:
+        return self.code is not None and self.code.verified_at is None
+
+
+def build(appointment: Appointment, *, user: User, now: dt.datetime) -> Panel:
+    rules = rules_for(appointment.service)
+    check = identify.identified(appointment)
+    last = (
+        IdentityCheck.objects.filter(appointment=appointment)
+        .select_related("agent")
+        .order_by("-checked_at", "-pk")
+        .first()
+    )
+    asked = consent.asked_of(rules)
+    return Panel(
+        rules=rules,
+        check=check,
+        satisfied=identify.satisfies(check, rules),
+        last_failed=last if last is not None and not last.verified else None,
+        code=codes.latest_code(appointment, CodePurpose.IDENTIFY),
+        code_locked_until=codes.locked_until(appointment, CodePurpose.IDENTIFY, now),
+        destinations=codes.destinations(appointment),
+        answers=consent.latest_answers(appointment),
+        history=consent.consents_of(appointment),
+        habilitation=identify.habilitation_of(user, appointment.organisation_id, now.date()),
+        asks_spoken=[k for k in asked if k != ConsentKind.PRIVACY_NOTICE],
+    )
+
+
+def tell_staff(room: Room) -> None:
+    """Ask every staff page of the call to reload its panel (the evidence changed)."""
+    from finestreta.video.consumers import staff_group
+
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(layer.group_send)(
+            staff_group(room), {"type": "video.relay", "message": {"type": "evidence"}}
+        )

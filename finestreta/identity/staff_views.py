@@ -1,0 +1,181 @@
+"""The agent's panel of identity and consent in a call: fragments of HTML that the call page's
+script puts in place (a full reload would drop the call). Under /<org>/staff/video/<room>/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST, require_safe
+
+from finestreta.accounts.services import StaffContext, get_membership_for_staff
+from finestreta.identity import codes, consent, identify, panel
+from finestreta.identity.forms import (
+    CodeCheckForm,
+    CodeSendForm,
+    DocumentCheckForm,
+    SpokenConsentForm,
+)
+from finestreta.identity.models import CodePurpose, ConsentKind, ConsentMethod
+from finestreta.video import services
+from finestreta.video.coaching import is_coaching
+from finestreta.video.models import Room
+
+
+def _room(request: HttpRequest, org: str, room: str) -> tuple[StaffContext, Room]:
+    staff = get_membership_for_staff(request, org)
+    found = services.get_room_for_staff(staff, room)
+    if is_coaching(found, staff.membership):
+        raise PermissionDenied("A supervisor listening silently takes no part.")
+    return staff, found
+
+
+def panel_context(
+    staff: StaffContext, room: Room, *, result: str = "", **forms: Any
+) -> dict[str, Any]:
+    """What identity/_panel.html needs (the staff call page includes it too)."""
+    shown = panel.build(room.appointment, user=staff.user, now=timezone.now())
+    choices = [(f"{d.channel}:{d.address}", d.masked) for d in shown.destinations]
+    return {
+        "organisation": staff.organisation,
+        "room": room,
+        "panel": shown,
+        "result": result,
+        "send_form": forms.get("send_form") or CodeSendForm(choices=choices),
+        "code_form": forms.get("code_form") or CodeCheckForm(),
+        "document_form": forms.get("document_form") or DocumentCheckForm(),
+        "spoken_form": forms.get("spoken_form") or SpokenConsentForm(),
+    }
+
+
+def _render(
+    request: HttpRequest,
+    staff: StaffContext,
+    room: Room,
+    *,
+    result: str = "",
+    status: int = 200,
+    **forms: Any,
+) -> HttpResponse:
+    context = panel_context(staff, room, result=result, **forms)
+    return render(request, "identity/_panel.html", context, status=status)
+
+
+@login_required
+@require_safe
+@never_cache
+def show(request: HttpRequest, org: str, room: str) -> HttpResponse:
+    staff, found = _room(request, org, room)
+    return _render(request, staff, found)
+
+
+@login_required
+@require_POST
+def send_code(request: HttpRequest, org: str, room: str) -> HttpResponse:
+    staff, found = _room(request, org, room)
+    appointment = found.appointment
+    choices = [(f"{d.channel}:{d.address}", d.masked) for d in codes.destinations(appointment)]
+    form = CodeSendForm(request.POST, choices=choices)
+    if not form.is_valid():
+        return _render(request, staff, found, send_form=form, status=400)
+    channel, _sep, address = form.cleaned_data["destination"].partition(":")
+    destination = codes.Destination(channel, address)
+    try:
+        codes.send_code(
+            appointment=appointment,
+            purpose=CodePurpose.IDENTIFY,
+            destination=destination,
+            sent_by=staff.user,
+            now=timezone.now(),
+        )
+    except codes.CodeRefused as refusal:
+        return _render(request, staff, found, result=refusal.message, status=409)
+    result = _("Code sent to %(to)s. Ask the person to read it out.") % {"to": destination.masked}
+    return _render(request, staff, found, result=result)
+
+
+@login_required
+@require_POST
+def check_code(request: HttpRequest, org: str, room: str) -> HttpResponse:
+    staff, found = _room(request, org, room)
+    form = CodeCheckForm(request.POST)
+    if not form.is_valid():
+        return _render(request, staff, found, code_form=form, status=400)
+    try:
+        identify.identify_by_code(
+            appointment=found.appointment,
+            agent=staff.user,
+            code=form.cleaned_data["code"],
+            now=timezone.now(),
+        )
+    except codes.CodeRefused as refusal:
+        form.add_error("code", refusal.message)
+        return _render(request, staff, found, code_form=form, status=400)
+    panel.tell_staff(found)
+    return _render(request, staff, found, result=_("Identified: the code is right."))
+
+
+@login_required
+@require_POST
+def check_document(request: HttpRequest, org: str, room: str) -> HttpResponse:
+    staff, found = _room(request, org, room)
+    form = DocumentCheckForm(request.POST)
+    if not form.is_valid():
+        return _render(request, staff, found, document_form=form, status=400)
+    now = timezone.now()
+    data = form.cleaned_data
+    try:
+        check = identify.check_document(
+            appointment=found.appointment,
+            agent=staff.user,
+            document_type=data["document_type"],
+            number=data["number"],
+            number_checked=data["number_checked"],
+            photo_matches=data["photo_matches"],
+            not_expired=data["not_expired"],
+            expires_on=data["expires_on"],
+            today=timezone.localdate(now),
+            now=now,
+        )
+    except identify.CheckRefused as refusal:
+        for name, message in refusal.errors.items():
+            form.add_error(name or None, message)
+        return _render(request, staff, found, document_form=form, status=400)
+    panel.tell_staff(found)
+    if check.verified:
+        result = _("Identified with the document.")
+    else:
+        result = _(
+            "Recorded: the document did not pass every check, so the person is not identified."
+        )
+    return _render(request, staff, found, result=result)
+
+
+@login_required
+@require_POST
+def spoken_consent(request: HttpRequest, org: str, room: str) -> HttpResponse:
+    staff, found = _room(request, org, room)
+    form = SpokenConsentForm(request.POST)
+    if not form.is_valid():
+        return _render(request, staff, found, spoken_form=form, status=400)
+    kind = ConsentKind(form.cleaned_data["kind"])
+    granted = form.cleaned_data["granted"]
+    try:
+        consent.record_consent(
+            appointment=found.appointment,
+            kind=kind,
+            granted=granted,
+            method=ConsentMethod.SPOKEN,
+            attested_by=staff.user,
+            now=timezone.now(),
+        )
+    except consent.ConsentRefused as refusal:
+        return _render(request, staff, found, result=refusal.message, status=400)
+    panel.tell_staff(found)
+    return _render(request, staff, found, result=_("The person's answer is recorded."))
