@@ -529,6 +529,26 @@ def _load_sharing(
     )
 
 
+# Staff habilitated to identify citizens and act for them (Law 39/2015, art. 12): two of the
+# Generalitat's agents; the others see, in an attended call, that they are not in the register.
+HABILITATED = [("generalitat", "agent-girona"), ("generalitat", "agent-backoffice")]
+
+
+def _load_habilitations(organisations: dict[str, Organisation]) -> None:
+    from finestreta.identity.models import HabilitatedOfficial
+
+    for org, username in HABILITATED:
+        HabilitatedOfficial.objects.update_or_create(
+            organisation=organisations[org],
+            user=User.objects.get(username=username),
+            defaults={
+                "reference": "Resolució PRE/1234/2026 (demo)",
+                "valid_from": dt.date(2026, 1, 1),
+                "valid_until": None,
+            },
+        )
+
+
 @transaction.atomic
 def load_demo_data() -> DemoSummary:
     """Create or update all the demo data; safe to run any number of times."""
@@ -541,6 +561,7 @@ def load_demo_data() -> DemoSummary:
         _load_outcomes(organisations)
         memberships = _load_users(organisations, offices, services)
         _load_sharing(organisations, services)
+        _load_habilitations(organisations)
         schedules = load_schedules(organisations, offices, timezone.localdate())
     return DemoSummary(
         organisations=len(organisations),

@@ -340,3 +340,23 @@ def test_the_demo_has_a_video_call_of_the_next_minutes_whose_waiting_room_is_ope
     assert now + dt.timedelta(minutes=4) <= call.starts_at <= now + dt.timedelta(minutes=20)
     assert window_state(call, now=now) == "open"
     assert call.agent.user.username == "agent-backoffice"
+
+
+@pytest.mark.django_db
+def test_two_generalitat_agents_are_habilitated_to_act_for_citizens_today(
+    demo: DemoSummary,
+) -> None:
+    from django.utils import timezone
+
+    from finestreta.accounts.models import User
+    from finestreta.identity.identify import habilitation_of
+    from finestreta.tenants.models import Organisation
+
+    generalitat = Organisation.objects.get(slug="generalitat")
+    today = timezone.localdate()
+    habilitated = {
+        username
+        for username in ("agent-girona", "agent-backoffice", "agent-tortosa")
+        if habilitation_of(User.objects.get(username=username), generalitat.pk, today)
+    }
+    assert habilitated == {"agent-girona", "agent-backoffice"}

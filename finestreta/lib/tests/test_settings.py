@@ -165,6 +165,7 @@ def test_the_production_configuration_passes_djangos_deployment_checks() -> None
             "VIDEO_FILE_KEYS": "qQv0Qp0tUbxW1Wq2b9dC9Cq6m7X0eYbEJr1b9Rz1s0s=",
             "VIDEO_TURN_URLS": "turn:turn.finestreta.example:3478",
             "VIDEO_TURN_SECRET": GOOD_SECRET,
+            "IDENTITY_HASH_KEY": GOOD_SECRET,
         },
         capture_output=True,
         text=True,
@@ -193,3 +194,4 @@ def test_the_deployment_checks_ask_for_the_file_keys_and_turn() -> None:
     assert result.returncode != 0
     assert "finestreta.video.E002" in result.stderr + result.stdout
     assert "finestreta.video.W001" in result.stderr + result.stdout
+    assert "finestreta.identity.E001" in result.stderr + result.stdout
