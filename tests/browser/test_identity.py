@@ -1,0 +1,105 @@
+"""Identity and consent in Chromium: the citizen answers before the call with the keyboard
+alone, and the agent, in the call, identifies them by the code they read out and records a
+document check — the panel changes in place (the call goes on) and hears the citizen's
+withdrawal live. axe-core finds nothing on either page with the answers shown."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from playwright.sync_api import expect
+
+from finestreta.appointments.models import Appointment
+from finestreta.identity.models import ConsentRecord, IdentityCheck
+from finestreta.notifications.models import Message
+from tests.browser.conftest import Visit
+from tests.browser.data import BrowserData
+from tests.browser.test_accessibility import check_page
+from tests.browser.test_keyboard import tab_to
+from tests.browser.test_video import precall_path, room_path, video_appointment, wait_state
+from tests.processes import wait_until
+
+__all__ = ["video_appointment"]  # the fixture, shared with the video tests
+
+
+def test_the_citizen_consents_by_keyboard_and_the_agent_identifies_them_in_the_call(
+    browser_data: BrowserData, video_appointment: Appointment, open_call: Callable[..., Visit]
+) -> None:
+    problems: list[str] = []
+    citizen = open_call("en")
+    page = citizen.page
+    citizen.goto(precall_path(video_appointment))
+    expect(page.locator("#consent")).to_contain_text("Privacy notice")
+
+    # The keyboard alone: the notice's box, the recording question, the button.
+    tab_to(page, "id_privacy_notice")
+    page.keyboard.press("Space")
+    tab_to(page, "id_recording_0")
+    page.keyboard.press("Space")
+    tab_to(page, "consent-submit")
+    page.keyboard.press("Enter")
+    expect(page.locator(".messages")).to_contain_text("your answers are saved")
+    expect(page.locator(".consent-answers")).to_contain_text("you agreed")
+    assert ConsentRecord.objects.filter(kind="recording", granted=True).count() == 1
+    problems += [f"check page with answers: {p}" for p in check_page(citizen, "en")]
+
+    agent = open_call("en", user=browser_data.staff)
+    agent.goto(room_path(video_appointment))
+    staff = agent.page
+    wait_state(staff, "admitted")
+    panel = staff.locator("#identity-panel")
+    expect(panel).to_contain_text("Not identified yet.")
+    peer = staff.evaluate("() => window.finestretaCall.peerId")
+
+    # A document that fails one check is recorded, and does not identify.
+    staff.select_option("#id_document_type", "dni")
+    staff.fill("#id_number", "12345678Z")
+    staff.check("#id_number_checked")
+    staff.check("#id_not_expired")
+    staff.click("#identity-panel form[action$='/document/'] button[type=submit]")
+    expect(staff.locator("#identity-result")).to_contain_text("did not pass every check")
+    expect(staff.locator("#identity-result")).to_be_focused()
+
+    # Then all of it: identified, in place.
+    staff.select_option("#id_document_type", "dni")
+    staff.fill("#id_number", "12345678Z")
+    for box in ("#id_number_checked", "#id_photo_matches", "#id_not_expired"):
+        staff.check(box)
+    staff.click("#identity-panel form[action$='/document/'] button[type=submit]")
+    expect(staff.locator("#identity-state")).to_contain_text("Identified with")
+    assert IdentityCheck.objects.filter(verified=True).count() == 1
+    assert staff.evaluate("() => window.finestretaCall.peerId") == peer  # not reloaded
+
+    # The citizen withdraws their consent on their page: the agent's panel hears it.
+    page.locator(".consent-answers button").click()
+    expect(page.locator(".messages")).to_contain_text("withdrawn")
+    expect(staff.locator("#consent-list")).to_contain_text("withdrawn at", timeout=15_000)
+    problems += [f"staff call page with the panel: {p}" for p in check_page(agent, "en")]
+    assert not problems, "\n\n".join(problems)
+
+
+def test_the_agent_identifies_the_citizen_by_the_code_read_out(
+    browser_data: BrowserData, video_appointment: Appointment, open_call: Callable[..., Visit]
+) -> None:
+    from finestreta.identity.models import ServicePolicy
+
+    ServicePolicy.objects.create(service=video_appointment.service, identity="contact_code")
+    agent = open_call("en", user=browser_data.staff)
+    agent.goto(room_path(video_appointment))
+    staff = agent.page
+    wait_state(staff, "admitted")
+    staff.click("#identity-panel form[action$='/code/'] button[type=submit]")
+    expect(staff.locator("#identity-result")).to_contain_text("Code sent to •••• 678")
+    assert wait_until(lambda: Message.objects.filter(kind="identity_code").exists())
+    body = Message.objects.get(kind="identity_code").body
+    code = re.search(r"\b(\d{6})\b", body)[1]  # type: ignore[index]
+    staff.fill("#id_code", "000000" if code != "000000" else "111111")
+    staff.keyboard.press("Enter")
+    expect(staff.locator("#id_code")).to_have_attribute("aria-invalid", "true")
+    expect(staff.locator("#id_code")).to_be_focused()
+    expect(staff.locator("#code-error")).to_contain_text("4 tries left")
+    staff.fill("#id_code", code)
+    staff.keyboard.press("Enter")
+    expect(staff.locator("#identity-result")).to_contain_text("Identified: the code is right.")
+    expect(staff.locator("#identity-state")).to_contain_text("Identified by a code")
