@@ -129,6 +129,10 @@ def record_consent(
             ip_address=ip_address or None,
             recorded_at=now,
         )
+        if not granted:  # a "no" after a "yes" withdraws it: nothing stays in force
+            ConsentRecord.objects.filter(
+                appointment=appointment, kind=kind, granted=True, withdrawn_at__isnull=True
+            ).update(withdrawn_at=now, withdrawn_method=method, withdrawn_attested_by=attested_by)
         record_event(
             action=AuditEvent.Action.CONSENT_RECORDED,
             actor=attested_by,

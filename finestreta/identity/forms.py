@@ -41,20 +41,28 @@ class CitizenConsentForm(forms.Form):
         return found
 
 
+SPOKEN_CHOICES = {
+    ConsentKind.RECORDING: _("Agrees to the call being recorded"),
+    ConsentKind.IMAGE_RIGHTS: _("Agrees to their image being used for training"),
+}
+
+
 class SpokenConsentForm(forms.Form):
-    kind = forms.ChoiceField(
-        label=_("What the person said"),
-        choices=[
-            (ConsentKind.RECORDING, _("Agrees to the call being recorded")),
-            (ConsentKind.IMAGE_RIGHTS, _("Agrees to their image being used for training")),
-        ],
-    )
+    """An answer said aloud, of the kinds the procedure asks (all of them when not told)."""
+
+    kind = forms.ChoiceField(label=_("What the person said"), choices=list(SPOKEN_CHOICES.items()))
     granted = forms.TypedChoiceField(
         label=_("Their answer"),
         choices=[("yes", _("Yes")), ("no", _("No"))],
         coerce=lambda value: value == "yes",
         widget=forms.RadioSelect,
     )
+
+    def __init__(self, *args: Any, kinds: list[ConsentKind] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if kinds is not None:
+            field = self.fields["kind"]
+            field.choices = [(k, SPOKEN_CHOICES[k]) for k in kinds if k in SPOKEN_CHOICES]  # type: ignore[attr-defined]
 
 
 class CodeSendForm(forms.Form):

@@ -23,6 +23,7 @@ from finestreta.identity.forms import (
     SpokenConsentForm,
 )
 from finestreta.identity.models import CodePurpose, ConsentKind, ConsentMethod
+from finestreta.identity.policy import rules_for
 from finestreta.video import services
 from finestreta.video.coaching import is_coaching
 from finestreta.video.models import Room
@@ -50,7 +51,7 @@ def panel_context(
         "send_form": forms.get("send_form") or CodeSendForm(choices=choices),
         "code_form": forms.get("code_form") or CodeCheckForm(),
         "document_form": forms.get("document_form") or DocumentCheckForm(),
-        "spoken_form": forms.get("spoken_form") or SpokenConsentForm(),
+        "spoken_form": forms.get("spoken_form") or SpokenConsentForm(kinds=shown.asks_spoken),
     }
 
 
@@ -161,7 +162,8 @@ def check_document(request: HttpRequest, org: str, room: str) -> HttpResponse:
 @require_POST
 def spoken_consent(request: HttpRequest, org: str, room: str) -> HttpResponse:
     staff, found = _room(request, org, room)
-    form = SpokenConsentForm(request.POST)
+    asked = consent.asked_of(rules_for(found.appointment.service))
+    form = SpokenConsentForm(request.POST, kinds=asked)
     if not form.is_valid():
         return _render(request, staff, found, spoken_form=form, status=400)
     kind = ConsentKind(form.cleaned_data["kind"])

@@ -128,4 +128,6 @@ def test_the_latest_answer_counts_and_pending_lists_what_is_still_unasked(
             now=NOW,
         )
     assert not consent.has_consent(appointment, ConsentKind.RECORDING)  # a later "no" counts
+    # ... and withdraws the "yes": no record stays in force to be withdrawn again.
+    assert not [r for r in consent.consents_of(appointment) if r.in_force]
     assert consent.pending(appointment) == [ConsentKind.PRIVACY_NOTICE]

@@ -192,3 +192,14 @@ def test_another_tenant_s_staff_and_a_silent_listener_are_refused_the_panel(
         panel_url(appointment, "consent/"), {"kind": "recording", "granted": "yes"}
     ).status_code in {403, 404}
     assert not ConsentRecord.objects.exists()
+
+
+def test_a_spoken_answer_to_a_question_the_procedure_does_not_ask_is_refused(
+    appointment: Appointment, personas: Personas
+) -> None:
+    agent = log_in(personas.agent_a)
+    response = agent.post(
+        panel_url(appointment, "consent/"), {"kind": "image_rights", "granted": "yes"}
+    )
+    assert response.status_code == 400
+    assert not ConsentRecord.objects.exists()
