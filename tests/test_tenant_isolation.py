@@ -77,6 +77,8 @@ def fill(template: str, personas: Personas) -> str:
         samples["<int:entry>"] = str(_queue_entry_of_org_a(personas).pk)
     if "<int:invitation>" in template:  # an invitation into that room
         samples["<int:invitation>"] = str(_invitation_of_org_a(personas).pk)
+    if "<int:signature>" in template:  # a signature asked in that call
+        samples["<int:signature>"] = str(_signature_of_org_a(personas).pk)
     path = template
     for placeholder, value in samples.items():
         path = path.replace(placeholder, value)
@@ -117,6 +119,30 @@ def _room_of_org_a(personas: Personas):  # type: ignore[no-untyped-def]
     from finestreta.video.services import get_room
 
     return get_room(_appointment_of_org_a(personas))
+
+
+def _signature_of_org_a(personas: Personas):  # type: ignore[no-untyped-def]
+    """Signed, with its receipt: every signature route (the receipt's included) takes it."""
+    from django.utils import timezone
+
+    from finestreta.identity.models import Signature
+
+    found = Signature.objects.filter(organisation=personas.org_a).first()
+    now = timezone.now()
+    return found or Signature.objects.create(
+        organisation=personas.org_a,
+        appointment=_appointment_of_org_a(personas),
+        route="citizen_code",
+        status="signed",
+        title="Summary",
+        body="Done.",
+        document_sha256="0" * 64,
+        requested_by=personas.agent_a,
+        requested_at=now,
+        signed_at=now,
+        verification_code="0123456789ABCDEF",
+        receipt=b"%PDF-1.4 receipt of organisation A",
+    )
 
 
 def _invitation_of_org_a(personas: Personas):  # type: ignore[no-untyped-def]
@@ -270,6 +296,7 @@ def _objects_of_org_a(personas: Personas) -> dict[str, object]:
             method="clicked",
             now=dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC),
         ),
+        "signature": _signature_of_org_a(personas),
         "identitycheck": identify.check_document(
             appointment=_appointment_of_org_a(personas),
             agent=personas.agent_a,

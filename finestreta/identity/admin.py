@@ -18,6 +18,7 @@ from finestreta.identity.models import (
     IdentityCheck,
     LevelPolicy,
     ServicePolicy,
+    Signature,
 )
 from finestreta.lib.tenancy import TenantScopedAdmin, TenantScopedInline
 
@@ -115,3 +116,13 @@ class IdentityCheckAdmin(EvidenceAdmin):
     search_fields = ("appointment__code",)
     exclude = ("document_hash", "code")
     list_select_related = ("appointment", "agent")
+
+
+@admin.register(Signature)
+class SignatureAdmin(EvidenceAdmin):
+    list_display = ("appointment", "title", "route", "status", "requested_by", "signed_at")
+    list_filter = ("route", "status")
+    search_fields = ("appointment__code", "verification_code", "title")
+    # The PDF is read on the staff call page or the public verification page, not as bytes.
+    exclude = ("receipt", "code", "identity_check", "consent", "shared_file")
+    list_select_related = ("appointment", "requested_by")

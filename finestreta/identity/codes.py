@@ -26,6 +26,12 @@ MAX_FAILURES = 5
 LOCK_FOR = dt.timedelta(minutes=15)
 MAX_CODES = 3
 CODES_WINDOW = dt.timedelta(minutes=15)
+# The message that carries a code says what it is for (never "sign" when it identifies).
+MESSAGE_KIND = {
+    CodePurpose.IDENTIFY: "identity_code",
+    CodePurpose.SIGN: "signature_code",
+    CodePurpose.CONSENT: "consent_code",
+}
 
 
 class CodeRefused(Exception):
@@ -155,12 +161,12 @@ def send_code(
         )
         queue_message(
             organisation=appointment.organisation,
-            kind="identity_code",
+            kind=MESSAGE_KIND[CodePurpose(purpose)],
             channel=destination.channel,
             recipient=destination.address,
             language=appointment.language,
-            context={"code": code},
-            dedup_key=f"identity_code:{record.pk}:{destination.channel}",
+            context={"code": code, "appointment": appointment},
+            dedup_key=f"{purpose}_code:{record.pk}:{destination.channel}",
             appointment_id=appointment.pk,
             urgent=True,  # the person is in the call, waiting for it
         )

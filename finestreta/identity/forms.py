@@ -99,3 +99,81 @@ class DocumentCheckForm(forms.Form):
         label=_("The photograph matches the person on camera"), required=False
     )
     not_expired = forms.BooleanField(label=_("The document has not expired"), required=False)
+
+
+class SignatureRequestForm(forms.Form):
+    """What the agent puts to the citizen for signature: the call's summary, written here, or
+    one document shared in the call; and where the code goes."""
+
+    title = forms.CharField(
+        label=_("What is signed"),
+        max_length=200,
+        initial=_("Summary of the video call"),
+        help_text=_("A short title, as the receipt will show it."),
+    )
+    body = forms.CharField(
+        label=_("Summary to sign"),
+        required=False,
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("What was done and agreed, in plain words. Leave it empty to sign a document."),
+    )
+    shared_file = forms.TypedChoiceField(
+        label=_("Or a document shared in the call"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+    )
+    destination = forms.ChoiceField(label=_("Send the code to"), widget=forms.RadioSelect)
+
+    def __init__(
+        self,
+        *args: Any,
+        destinations: list[tuple[str, str]],
+        files: list[tuple[int, str]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        destination = self.fields["destination"]
+        destination.choices = destinations  # type: ignore[attr-defined]
+        if destinations:
+            destination.initial = destinations[0][0]
+        self.fields["shared_file"].choices = [("", _("None: sign the summary")), *files]  # type: ignore[attr-defined]
+        if not files:
+            del self.fields["shared_file"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        has_body = bool((data.get("body") or "").strip())
+        has_file = data.get("shared_file") is not None
+        if has_body == has_file and not self.errors:
+            raise forms.ValidationError(_("Write the summary to sign, or choose one document."))
+        return data
+
+
+class SignCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("The code we sent you"),
+        max_length=12,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+        error_messages={"required": _("Type the code we sent you.")},
+    )
+
+
+class ConsentCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code the person reads out"),
+        max_length=12,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+        error_messages={"required": _("Type the code the person reads out.")},
+    )
+
+
+class VerifyForm(forms.Form):
+    code = forms.CharField(
+        label=_("Verification code"),
+        max_length=40,
+        help_text=_("As printed on the receipt: four groups of four letters and digits."),
+        error_messages={"required": _("Type the verification code of the receipt.")},
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )

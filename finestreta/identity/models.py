@@ -369,3 +369,119 @@ class HabilitatedOfficial(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user.get_full_name() or self.user.get_username()} ({self.reference})"
+
+
+class Signature(models.Model):
+    """A document or the call's summary put to the citizen for signature, and its outcome: the
+    citizen signs with a one-time code typed on their page, or a habilitated official signs for
+    them with their express consent (a code they read out). What was signed is fixed by its
+    SHA-256; once signed, the record carries the receipt and its verification code."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for the signature")
+        SIGNED = "signed", _("Signed")
+        DECLINED = "declined", _("Declined by the citizen")
+        CANCELLED = "cancelled", _("Withdrawn by the agent")
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+", verbose_name=_("organisation")
+    )
+    appointment = models.ForeignKey(
+        Appointment,
+        on_delete=models.PROTECT,
+        related_name="signatures",
+        verbose_name=_("appointment"),
+    )
+    route = models.CharField(_("how"), max_length=12, choices=SignatureRoute.choices)
+    status = models.CharField(
+        _("state"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    title = models.CharField(_("what is signed"), max_length=200)
+    # The words signed (the call's summary) or, for a file shared in the call, its name; the
+    # digest is of the exact bytes (the text in UTF-8, or the file's content).
+    body = models.TextField(_("text signed"), blank=True)
+    shared_file = models.ForeignKey(
+        "video.SharedFile",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("document signed"),
+    )
+    document_name = models.CharField(_("document"), max_length=200, blank=True)
+    document_sha256 = models.CharField(_("SHA-256 of what is signed"), max_length=64)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("agent"),
+    )
+    requested_at = models.DateTimeField(_("asked at"))
+    identity_check = models.ForeignKey(
+        IdentityCheck,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("identification"),
+    )
+    code = models.ForeignKey(
+        OneTimeCode, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    habilitation = models.ForeignKey(
+        HabilitatedOfficial,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("habilitation"),
+    )
+    consent = models.ForeignKey(
+        ConsentRecord,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("express consent"),
+    )
+    signed_at = models.DateTimeField(_("signed at"), null=True, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)  # declined or withdrawn
+    verification_code = models.CharField(
+        _("verification code"), max_length=16, unique=True, null=True, blank=True
+    )
+    receipt = models.BinaryField(blank=True, default=b"")  # the PDF, as sent
+    receipt_sha256 = models.CharField(max_length=64, blank=True)
+    receipt_language = models.CharField(max_length=8, blank=True)
+
+    class Meta:
+        verbose_name = _("signature")
+        verbose_name_plural = _("signatures")
+        ordering = ["-requested_at", "-pk"]
+        indexes = [models.Index(fields=["appointment", "status"], name="signature_of_appointment")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(status="signed")
+                | (models.Q(signed_at__isnull=False) & models.Q(verification_code__isnull=False)),
+                name="signed_has_receipt_code",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(route="habilitated", status="signed")
+                | (models.Q(habilitation__isnull=False) & models.Q(consent__isnull=False)),
+                name="on_behalf_has_consent",
+            ),
+            models.UniqueConstraint(
+                fields=["appointment"],
+                condition=models.Q(status="pending"),
+                name="one_pending_signature",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.get_status_display()})"
+
+    @property
+    def grouped_code(self) -> str:
+        """The verification code as printed: four groups of four."""
+        code = self.verification_code or ""
+        return "-".join(code[i : i + 4] for i in range(0, len(code), 4))

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.utils.translation import gettext as _
 
 from finestreta.accounts.models import User
 from finestreta.appointments.models import Appointment
-from finestreta.identity import codes, consent, identify
+from finestreta.identity import codes, consent, identify, signatures
 from finestreta.identity.models import (
     Assurance,
     CodePurpose,
@@ -20,10 +21,11 @@ from finestreta.identity.models import (
     HabilitatedOfficial,
     IdentityCheck,
     OneTimeCode,
+    Signature,
     SignatureRoute,
 )
 from finestreta.identity.policy import Rules, rules_for
-from finestreta.video.models import Room
+from finestreta.video.models import Room, SharedFile
 
 
 @dataclass
@@ -39,6 +41,28 @@ class Panel:
     history: list[ConsentRecord]
     habilitation: HabilitatedOfficial | None
     asks_spoken: list[ConsentKind] = field(default_factory=list)
+    pending_signature: Signature | None = None
+    signatures: list[Signature] = field(default_factory=list)
+    shared_files: list[SharedFile] = field(default_factory=list)
+
+    @property
+    def signs(self) -> bool:
+        return self.rules.signature != SignatureRoute.NONE
+
+    @property
+    def signature_blocked(self) -> str:
+        """Why a signature cannot be asked for now (empty when it can)."""
+        if not self.destinations:
+            return _("The appointment has no e-mail or mobile to send the code to.")
+        if self.rules.identifies and not self.satisfied:
+            return _("Identify the person first, as this procedure asks.")
+        if self.needs_habilitated and self.habilitation is None:
+            return _("Only a habilitated official may sign for the person.")
+        return ""
+
+    @property
+    def done_signatures(self) -> list[Signature]:
+        return [s for s in self.signatures if s.status != Signature.Status.PENDING]
 
     @property
     def needs_habilitated(self) -> bool:
@@ -75,7 +99,21 @@ def build(appointment: Appointment, *, user: User, now: dt.datetime) -> Panel:
         history=consent.consents_of(appointment),
         habilitation=identify.habilitation_of(user, appointment.organisation_id, now.date()),
         asks_spoken=[k for k in asked if k != ConsentKind.PRIVACY_NOTICE],
+        pending_signature=signatures.pending_signature(appointment),
+        signatures=signatures.signatures_of(appointment),
+        shared_files=list(SharedFile.objects.filter(room__appointment=appointment)),
     )
+
+
+def tell_citizen(room: Room) -> None:
+    """Ask the citizen's page to reload its signature panel (a request came or went)."""
+    from finestreta.video.consumers import room_group
+
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(layer.group_send)(
+            room_group(room), {"type": "video.relay", "message": {"type": "signature"}}
+        )
 
 
 def tell_staff(room: Room) -> None:

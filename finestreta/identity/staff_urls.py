@@ -25,4 +25,24 @@ urlpatterns = [
         views.spoken_consent,
         name="consent",
     ),
+    path(
+        "<slug:org>/staff/video/<str:room>/identity/signature/",
+        views.request_signature,
+        name="request-signature",
+    ),
+    path(
+        "<slug:org>/staff/video/<str:room>/identity/signature/<int:signature>/sign/",
+        views.sign_on_behalf,
+        name="sign-on-behalf",
+    ),
+    path(
+        "<slug:org>/staff/video/<str:room>/identity/signature/<int:signature>/withdraw/",
+        views.withdraw_signature,
+        name="withdraw-signature",
+    ),
+    path(
+        "<slug:org>/staff/video/<str:room>/identity/signature/<int:signature>/receipt.pdf",
+        views.receipt,
+        name="receipt",
+    ),
 ]

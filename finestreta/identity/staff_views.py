@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,15 +15,18 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from finestreta.accounts.services import StaffContext, get_membership_for_staff
-from finestreta.identity import codes, consent, identify, panel
+from finestreta.identity import codes, consent, identify, panel, signatures
 from finestreta.identity.forms import (
     CodeCheckForm,
     CodeSendForm,
+    ConsentCodeForm,
     DocumentCheckForm,
+    SignatureRequestForm,
     SpokenConsentForm,
 )
-from finestreta.identity.models import CodePurpose, ConsentKind, ConsentMethod
+from finestreta.identity.models import CodePurpose, ConsentKind, ConsentMethod, Signature
 from finestreta.identity.policy import rules_for
+from finestreta.identity.views import receipt_response
 from finestreta.video import services
 from finestreta.video.coaching import is_coaching
 from finestreta.video.models import Room
@@ -52,7 +55,14 @@ def panel_context(
         "code_form": forms.get("code_form") or CodeCheckForm(),
         "document_form": forms.get("document_form") or DocumentCheckForm(),
         "spoken_form": forms.get("spoken_form") or SpokenConsentForm(kinds=shown.asks_spoken),
+        "signature_form": forms.get("signature_form")
+        or SignatureRequestForm(destinations=choices, files=file_choices(shown)),
+        "on_behalf_form": forms.get("on_behalf_form") or ConsentCodeForm(),
     }
+
+
+def file_choices(shown: panel.Panel) -> list[tuple[int, str]]:
+    return [(f.pk, f"{f.name} ({f.sender})") for f in shown.shared_files]
 
 
 def _render(
@@ -181,3 +191,102 @@ def spoken_consent(request: HttpRequest, org: str, room: str) -> HttpResponse:
         return _render(request, staff, found, result=refusal.message, status=400)
     panel.tell_staff(found)
     return _render(request, staff, found, result=_("The person's answer is recorded."))
+
+
+# --- Signature ------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def request_signature(request: HttpRequest, org: str, room: str) -> HttpResponse:
+    staff, found = _room(request, org, room)
+    appointment = found.appointment
+    shown = panel.build(appointment, user=staff.user, now=timezone.now())
+    choices = [(f"{d.channel}:{d.address}", d.masked) for d in shown.destinations]
+    form = SignatureRequestForm(request.POST, destinations=choices, files=file_choices(shown))
+    if not form.is_valid():
+        return _render(request, staff, found, signature_form=form, status=400)
+    data = form.cleaned_data
+    channel, _sep, address = data["destination"].partition(":")
+    shared = next((f for f in shown.shared_files if f.pk == data.get("shared_file")), None)
+    try:
+        signatures.request_signature(
+            appointment=appointment,
+            agent=staff.user,
+            title=data["title"],
+            body="" if shared else data["body"],
+            shared_file=shared,
+            destination=codes.Destination(channel, address),
+            now=timezone.now(),
+        )
+    except (codes.CodeRefused, signatures.SignatureRefused) as refusal:
+        return _render(request, staff, found, result=refusal.message, status=409)
+    panel.tell_citizen(found)
+    panel.tell_staff(found)
+    to = codes.mask(channel, address)
+    if shown.needs_habilitated:
+        result = _("Code sent to %(to)s. If the person agrees, they read it out to you.")
+    else:
+        result = _("Code sent to %(to)s. The person reads the text and signs on their page.")
+    return _render(request, staff, found, result=result % {"to": to})
+
+
+def _signature(room: Room, pk: int) -> Signature:
+    found = Signature.objects.filter(appointment=room.appointment, pk=pk).first()
+    if found is None:
+        raise Http404("No such signature")
+    return found
+
+
+@login_required
+@require_POST
+def sign_on_behalf(request: HttpRequest, org: str, room: str, signature: int) -> HttpResponse:
+    staff, found = _room(request, org, room)
+    pending = _signature(found, signature)
+    form = ConsentCodeForm(request.POST)
+    if not form.is_valid():
+        return _render(request, staff, found, on_behalf_form=form, status=400)
+    try:
+        signatures.sign_on_behalf(
+            signature=pending,
+            official=staff.user,
+            code=form.cleaned_data["code"],
+            now=timezone.now(),
+        )
+    except codes.CodeRefused as refusal:
+        form.add_error("code", refusal.message)
+        return _render(request, staff, found, on_behalf_form=form, status=400)
+    except signatures.SignatureRefused as refusal:
+        return _render(request, staff, found, result=refusal.message, status=409)
+    panel.tell_citizen(found)
+    panel.tell_staff(found)
+    return _render(
+        request,
+        staff,
+        found,
+        result=_("Signed on the person's behalf, with their consent. The receipt is on its way."),
+    )
+
+
+@login_required
+@require_POST
+def withdraw_signature(request: HttpRequest, org: str, room: str, signature: int) -> HttpResponse:
+    staff, found = _room(request, org, room)
+    pending = _signature(found, signature)
+    try:
+        signatures.withdraw_request(signature=pending, agent=staff.user, now=timezone.now())
+    except signatures.SignatureRefused as refusal:
+        return _render(request, staff, found, result=refusal.message, status=409)
+    panel.tell_citizen(found)
+    panel.tell_staff(found)
+    return _render(request, staff, found, result=_("The request to sign is withdrawn."))
+
+
+@login_required
+@require_safe
+def receipt(request: HttpRequest, org: str, room: str, signature: int) -> HttpResponse:
+    _staff, found = _room(request, org, room)
+    signed = _signature(found, signature)
+    if signed.status != Signature.Status.SIGNED:
+        raise Http404("Not signed")
+    return receipt_response(signed)

@@ -37,6 +37,9 @@ KINDS: list[tuple[str, Any]] = [
     ("waiting_list_offer", _("A time is free (waiting list)")),
     ("verification_code", _("Verification code")),
     ("identity_code", _("Code to identify the citizen in a call")),
+    ("signature_code", _("Code for the citizen to sign in a call")),
+    ("consent_code", _("Code of consent for a habilitated official to act")),
+    ("receipt", _("Receipt of a signature")),
     ("video_join_link", _("Link to the video call, sent again")),
     ("queue_your_turn", _("It is your turn (attention now)")),
 ]
@@ -63,8 +66,10 @@ SMS_VARIABLES = (
     "ticket_url",
     "hold_until",
     "documents",
+    "verification_code",
+    "verify_url",
 )
-EMAIL_VARIABLES = (*SMS_VARIABLES, "name", "reason")
+EMAIL_VARIABLES = (*SMS_VARIABLES, "name", "reason", "title")
 
 
 def variables_for(channel: str) -> tuple[str, ...]:
@@ -76,6 +81,7 @@ PERSONAL_IN_SMS = frozenset(
     {
         "name",
         "reason",
+        "title",
         "email",
         "phone",
         "mobile",
@@ -165,8 +171,13 @@ def fixed_context(
             values["reason"] = (
                 appointment.cancellation_reason if appointment.cancelled_by == "office" else ""
             )
-    if kind in ("verification_code", "identity_code"):
+    if kind in ("verification_code", "identity_code", "signature_code", "consent_code"):
         values["code"] = context.get("code", "")
+    if kind == "receipt":
+        values["verification_code"] = context.get("verification_code", "")
+        values["verify_url"] = context.get("verify_url", "")
+        if channel == Message.Channel.EMAIL:
+            values["title"] = context.get("title", "")
     return values
 
 
@@ -268,6 +279,9 @@ def sample_context(
         "waiting_url": base + reverse("appointments:waiting", args=[slug, token]),
         "ticket_url": base + reverse("queue:ticket", args=[slug, token]),
         "code": "987654",
+        "verification_code": "K7QH-2M9X-D4TR-8WBC",
+        "verify_url": base + reverse("identity:verified", args=[slug, "K7QH2M9XD4TR8WBC"]),
+        "title": "Sol·licitud d'ajut per a la rehabilitació d'habitatges",
     }
 
 

@@ -76,6 +76,9 @@ class AuditEvent(models.Model):
         IDENTITY_CODE_SENT = "identity.code_sent", _("Identification code sent")
         IDENTITY_CODE_LOCKED = "identity.code_locked", _("Codes locked after too many wrong tries")
         IDENTITY_CHECKED = "identity.checked", _("Citizen's identity checked")
+        SIGNATURE_REQUESTED = "signature.requested", _("Signature asked of the citizen")
+        SIGNATURE_SIGNED = "signature.signed", _("Signed, and the receipt sent")
+        SIGNATURE_CLOSED = "signature.closed", _("Signature declined or withdrawn")
         MESSAGE_TEMPLATE_SAVED = "message_template.saved", _("Message template saved")
         MESSAGE_TEMPLATE_RESET = (
             "message_template.reset",

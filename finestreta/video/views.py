@@ -19,6 +19,7 @@ from finestreta.appointments.common import InvalidLink
 from finestreta.appointments.models import Appointment
 from finestreta.identity import consent
 from finestreta.identity.forms import CitizenConsentForm
+from finestreta.identity.views import signature_context
 from finestreta.tenants.models import Organisation
 from finestreta.tenants.services import get_public_organisation
 from finestreta.video import services
@@ -54,7 +55,8 @@ def call(request: HttpRequest, org: str, token: str) -> HttpResponse:
         )
     except InvalidLink:
         return _invalid_link(request, organisation)
-    return render(request, "video/call.html", _page(appointment, token, now))
+    context = {**_page(appointment, token, now), **signature_context(appointment, token)}
+    return render(request, "video/call.html", context)
 
 
 def _consents(appointment: Appointment) -> dict[str, Any]:

@@ -103,3 +103,68 @@ def test_the_agent_identifies_the_citizen_by_the_code_read_out(
     staff.keyboard.press("Enter")
     expect(staff.locator("#identity-result")).to_contain_text("Identified: the code is right.")
     expect(staff.locator("#identity-state")).to_contain_text("Identified by a code")
+
+
+def test_the_citizen_signs_in_the_call_with_the_keyboard_and_downloads_the_receipt(
+    browser_data: BrowserData, video_appointment: Appointment, open_call: Callable[..., Visit]
+) -> None:
+    from finestreta.identity.models import ServicePolicy, Signature
+
+    ServicePolicy.objects.create(
+        service=video_appointment.service, identity="none", signature="citizen_code"
+    )
+    video_appointment.email = "nuria@example.org"
+    video_appointment.save(update_fields=["email"])
+    problems: list[str] = []
+    agent = open_call("en", user=browser_data.staff)
+    agent.goto(room_path(video_appointment))
+    staff = agent.page
+    wait_state(staff, "admitted")
+
+    visitor = open_call("en")
+    citizen = visitor.page
+    visitor.goto(precall_path(video_appointment) + "call/")
+    wait_state(citizen, "waiting")
+    admit = staff.locator("#waiting-people button.admit")
+    expect(admit).to_be_visible(timeout=15_000)
+    admit.click()
+    wait_state(citizen, "admitted")
+    expect(citizen.locator("#signature-panel")).to_be_hidden()
+
+    # The agent writes the summary and asks; the citizen's page shows it at once, focused.
+    staff.fill("#id_title", "Summary of the video call")
+    staff.fill("#id_body", "Application for the housing grant handed in.")
+    staff.check("#identity-panel input[name=destination][value^='email:']")
+    staff.click("#identity-panel form[action$='/signature/'] button[type=submit]")
+    expect(staff.locator("#identity-result")).to_contain_text("Code sent to n•••@example.org")
+    panel = citizen.locator("#signature-panel")
+    expect(panel).to_be_visible(timeout=15_000)
+    expect(citizen.locator("#signature-title")).to_be_focused()
+    expect(panel).to_contain_text("Application for the housing grant handed in.")
+    problems += [f"citizen asked to sign: {p}" for p in check_page(visitor, "en")]
+
+    assert wait_until(lambda: Message.objects.filter(kind="signature_code").exists())
+    code = re.search(r"\b(\d{6})\b", Message.objects.get(kind="signature_code").body)[1]  # type: ignore[index]
+    # The keyboard alone: a wrong code first, then the right one.
+    tab_to(citizen, "id_sign_code")
+    citizen.keyboard.type("000000" if code != "000000" else "111111")
+    citizen.keyboard.press("Enter")
+    expect(citizen.locator("#sign-code-error")).to_contain_text("4 tries left")
+    expect(citizen.locator("#id_sign_code")).to_be_focused()
+    citizen.keyboard.type(code)
+    citizen.keyboard.press("Enter")
+    expect(citizen.locator("#signature-result")).to_contain_text("Signed.")
+    expect(citizen.locator("#signature-result")).to_be_focused()
+    signed = Signature.objects.get(status="signed")
+    expect(panel).to_contain_text(signed.grouped_code)
+    with citizen.expect_download() as download:
+        citizen.locator("#signature-panel a[download]").click()
+    path = download.value.path()
+    assert path is not None and open(path, "rb").read() == bytes(signed.receipt)
+
+    # The agent's panel hears it, and the call went on all along.
+    expect(staff.locator("#signature-list")).to_contain_text(signed.grouped_code, timeout=15_000)
+    wait_state(citizen, "admitted")
+    problems += [f"citizen after signing: {p}" for p in check_page(visitor, "en")]
+    problems += [f"agent after the signature: {p}" for p in check_page(agent, "en")]
+    assert not problems, "\n\n".join(problems)

@@ -20,6 +20,9 @@ KINDS = [
     "waiting_list_offer",
     "verification_code",
     "identity_code",
+    "signature_code",
+    "consent_code",
+    "receipt",
     "video_join_link",
     "queue_your_turn",
 ]
@@ -50,6 +53,8 @@ def test_each_platform_sms_fits_two_segments(language: str, kind: str, video: bo
                 "waiting_url": LINK,
                 "join_url": LINK.replace("appointment", "video") if video else "",
                 "code": "123456",
+                "verification_code": "K7QH-2M9X-D4TR-8WBC",
+                "verify_url": "https://cita.administracio.example/organisme-llarg/verify/K7QH2M9XD4TR8WBC/",
             },
         )
     encoding, count = segments(" ".join(text.split()))

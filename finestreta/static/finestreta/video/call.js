@@ -12,7 +12,7 @@
 
 import { Chat } from "./chat.js";
 import { FileShare } from "./files.js";
-import { EvidencePanel } from "./evidence.js";
+import { evidencePanel, signaturePanel } from "./evidence.js";
 import { InvitePanel } from "./invite.js";
 import { Page } from "./page.js";
 import { Peer } from "./peer.js";
@@ -56,7 +56,8 @@ class Call {
     this.speaking = new SpeakingWatch(this.texts);
     this.staff = this.role === "staff" ? new StaffPanel(this, this.texts) : null;
     this.invite = this.role === "staff" ? new InvitePanel(this.texts) : null;
-    this.evidence = this.role === "staff" ? new EvidencePanel(this.texts) : null;
+    this.evidence = this.role === "staff" ? evidencePanel(this.texts) : null;
+    this.signature = this.role === "citizen" ? signaturePanel(this.texts) : null;
     this.waiting = new WaitingRoom(this, this.texts);
     this.signaling = new Signaling({
       path: root.dataset.socket,
@@ -175,6 +176,8 @@ class Call {
         return this.waiting.callbackNoted(message);
       case "evidence":
         return this.evidence?.reload();
+      case "signature":
+        return this.signature?.reload();
       case "ended":
         return this.end();
       case "error":

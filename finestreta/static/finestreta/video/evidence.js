@@ -1,21 +1,24 @@
-// The agent's panel of identity and consent (identity/_panel.html): its forms are sent with
-// fetch and the server answers with the panel again, which takes the place of the old one, so
-// the call goes on. An `evidence` message (the citizen answered, a colleague checked a
-// document) reloads it. The result line is a status region: screen readers hear the outcome.
+// Panels of a call page whose forms are sent with fetch, the server answering with the panel
+// again, which takes the place of the old one, so the call goes on: the agent's panel of
+// identity, consent and signature (identity/_panel.html), reloaded by an `evidence` message
+// (the citizen answered, a colleague checked a document); and the citizen's signature panel
+// (identity/_citizen_signature.html), reloaded by a `signature` message (the agent asked for a
+// signature, or withdrew the request). Each result line is a status region: screen readers
+// hear the outcome.
 
-const PANEL = "identity-panel";
-
-export class EvidencePanel {
-  constructor(texts) {
+export class FragmentPanel {
+  constructor(texts, { panel, result }) {
     this.texts = texts;
     this.busy = false;
-    const panel = document.getElementById(PANEL);
-    if (!panel) return;
-    this.url = panel.dataset.url;
+    this.panelId = panel;
+    this.resultId = result;
+    const found = document.getElementById(panel);
+    if (!found) return;
+    this.url = found.dataset.url;
     // One listener on the page: the panel's forms are replaced, the listener stays.
     document.addEventListener("submit", (event) => {
       const form = event.target;
-      if (!(form instanceof HTMLFormElement) || !form.closest(`#${PANEL}`)) return;
+      if (!(form instanceof HTMLFormElement) || !form.closest(`#${panel}`)) return;
       event.preventDefault();
       this.send(form);
     });
@@ -42,7 +45,9 @@ export class EvidencePanel {
 
   async reload() {
     if (!this.url || this.busy) return;
-    const focused = document.activeElement?.closest(`#${PANEL}`) ? document.activeElement.id : "";
+    const focused = document.activeElement?.closest(`#${this.panelId}`)
+      ? document.activeElement.id
+      : "";
     try {
       const response = await fetch(this.url, { credentials: "same-origin" });
       if (response.ok) this.replace(await response.text(), focused, { keepResult: true });
@@ -52,14 +57,21 @@ export class EvidencePanel {
   }
 
   replace(html, focusId, { keepResult = false } = {}) {
-    const old = document.getElementById(PANEL);
+    const old = document.getElementById(this.panelId);
     const template = document.createElement("template");
     template.innerHTML = html.trim();
-    const fresh = template.content.getElementById(PANEL);
+    const fresh = template.content.getElementById(this.panelId);
     if (!old || !fresh) return;
-    const result = old.querySelector("#identity-result")?.textContent || "";
+    const result = old.querySelector(`#${this.resultId}`)?.textContent || "";
+    const appeared = old.hidden && !fresh.hidden;
     old.replaceWith(fresh);
-    const line = document.getElementById("identity-result");
+    if (appeared) {
+      // A request to sign came: like a dialog opening, it takes the focus (and the heading
+      // is read out).
+      fresh.querySelector("h2")?.focus();
+      return;
+    }
+    const line = document.getElementById(this.resultId);
     if (keepResult && line && !line.textContent) line.textContent = result;
     // After a form: focus goes to the first field in error, else the result line.
     const invalid = fresh.querySelector("[aria-invalid=true]");
@@ -68,7 +80,13 @@ export class EvidencePanel {
   }
 
   say(text) {
-    const line = document.getElementById("identity-result");
+    const line = document.getElementById(this.resultId);
     if (line) line.textContent = text;
   }
 }
+
+export const evidencePanel = (texts) =>
+  new FragmentPanel(texts, { panel: "identity-panel", result: "identity-result" });
+
+export const signaturePanel = (texts) =>
+  new FragmentPanel(texts, { panel: "signature-panel", result: "signature-result" });
