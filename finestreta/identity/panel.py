@@ -87,6 +87,7 @@ def build(appointment: Appointment, *, user: User, now: dt.datetime) -> Panel:
         .first()
     )
     asked = consent.asked_of(rules)
+    asked_for = signatures.signatures_of(appointment)
     return Panel(
         rules=rules,
         check=check,
@@ -99,8 +100,10 @@ def build(appointment: Appointment, *, user: User, now: dt.datetime) -> Panel:
         history=consent.consents_of(appointment),
         habilitation=identify.habilitation_of(user, appointment.organisation_id, now.date()),
         asks_spoken=[k for k in asked if k != ConsentKind.PRIVACY_NOTICE],
-        pending_signature=signatures.pending_signature(appointment),
-        signatures=signatures.signatures_of(appointment),
+        pending_signature=next(
+            (s for s in asked_for if s.status == Signature.Status.PENDING), None
+        ),
+        signatures=asked_for,
         shared_files=list(SharedFile.objects.filter(room__appointment=appointment)),
     )
 

@@ -163,9 +163,16 @@ def request_signature(
     return signature
 
 
-def _still_pending(signature: Signature) -> None:
+def _verify_code(signature: Signature, purpose: CodePurpose, code: str, now: dt.datetime) -> None:
+    """The request's own code, checked outside any transaction of ours (a wrong try stays
+    counted). The code is the lock: only one submission can verify it."""
     if not Signature.objects.filter(pk=signature.pk, status=Signature.Status.PENDING).exists():
         raise SignatureRefused(_("This signature is no longer waiting."))
+    verified = codes.check_code(
+        appointment=signature.appointment, purpose=purpose, code=code, now=now
+    )
+    if verified.pk != signature.code_id:
+        raise SignatureRefused(_("This code belongs to another request. Ask for a new one."))
 
 
 def _locked(signature: Signature) -> Signature:
@@ -182,15 +189,7 @@ def sign_with_code(
     CodeLocked otherwise: five wrong tries lock signing for a quarter of an hour)."""
     if signature.route != SignatureRoute.CITIZEN_CODE:
         raise SignatureRefused(_("The official signs this one for you, with your consent."))
-    appointment = signature.appointment
-    _still_pending(signature)
-    # Outside any transaction of ours: a wrong try stays counted. The code is the lock: only
-    # one request can verify it.
-    verified = codes.check_code(
-        appointment=appointment, purpose=CodePurpose.SIGN, code=code, now=now
-    )
-    if verified.pk != signature.code_id:
-        raise SignatureRefused(_("This code belongs to another request. Ask for a new one."))
+    _verify_code(signature, CodePurpose.SIGN, code, now)
     with transaction.atomic():
         _locked(signature)
         return _complete(signature, now=now, ip_address=ip_address, actor=None)
@@ -211,12 +210,7 @@ def sign_on_behalf(
         raise SignatureRefused(
             _("Only a habilitated official may sign for the person, and you are not one.")
         )
-    _still_pending(signature)
-    verified = codes.check_code(
-        appointment=appointment, purpose=CodePurpose.CONSENT, code=code, now=now
-    )
-    if verified.pk != signature.code_id:
-        raise SignatureRefused(_("This code belongs to another request. Ask for a new one."))
+    _verify_code(signature, CodePurpose.CONSENT, code, now)
     with transaction.atomic():
         _locked(signature)
         signature.consent = consent.record_consent(

@@ -53,7 +53,7 @@ def verified(request: HttpRequest, org: str, code: str) -> HttpResponse:
     context = {
         "organisation": organisation,
         "signature": found,
-        "facts": [(label, value) for label, value in receipts.facts(found, url)][2:],
+        "facts": receipts.facts(found, url)[2:],  # the code and address are said above
         "consents": receipts.consent_lines(found, organisation.time_zone),
     }
     response = render(request, "identity/verified.html", context)
