@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "finestreta.video",
     "finestreta.queueing",
     "finestreta.identity",
+    "finestreta.recordings",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -481,6 +482,17 @@ VIDEO_FILE_KEYS = env_list("VIDEO_FILE_KEYS")
 # scanned before it is kept, and refused if clamd finds something or cannot be reached.
 VIDEO_CLAMD = env_str("VIDEO_CLAMD", "")
 VIDEO_FILE_RATE_LIMIT = env_str("VIDEO_FILE_RATE_LIMIT", "30/h")
+
+# --- Call recordings (ADR 28) ---
+# Where the encrypted chunks are kept (outside every web root), the keys that encrypt them
+# (Fernet keys, comma-separated, newest first: the first encrypts, all decrypt;
+# `manage.py rotate_recording_keys` re-encrypts everything under the first), and what the
+# recorder writes: a chunk every this many seconds, pictures at most this wide and this often.
+RECORDINGS_DIR = Path(env_str("RECORDINGS_DIR") or str(BASE_DIR / "var" / "recordings"))
+RECORDING_KEYS = env_list("RECORDING_KEYS")
+RECORDING_CHUNK_SECONDS = env_int("RECORDING_CHUNK_SECONDS", 10)
+RECORDING_MAX_WIDTH = env_int("RECORDING_MAX_WIDTH", 640)
+RECORDING_MAX_FPS = env_int("RECORDING_MAX_FPS", 15)
 
 # --- Identity and evidence ---
 # The key of the keyed hash (HMAC-SHA256) that stands for identity-document numbers: the same

@@ -27,6 +27,7 @@ POLICY_FIELDS = (
     "keeps_document_number",
     "recording",
     "legal_basis",
+    "recording_retention_days",
     "asks_image_rights",
     "signature",
 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -57,6 +58,12 @@ class PolicyFields(models.Model):
         max_length=300,
         blank=True,
         help_text=_("The law and article that oblige or allow recording without consent."),
+    )
+    recording_retention_days = models.PositiveSmallIntegerField(
+        _("keep recordings for (days)"),
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text=_("Recordings are deleted automatically this many days after the call."),
     )
     asks_image_rights = models.BooleanField(
         _("ask for consent to use the image"),

@@ -24,6 +24,7 @@ class Rules:
     legal_basis: str = ""
     keeps_document_number: bool = False
     asks_image_rights: bool = False
+    recording_retention_days: int = 30
     source: str = "default"  # "service", "level" or "default"
 
     @property
@@ -59,6 +60,7 @@ def _rules(policy: PolicyFields, source: str) -> Rules:
         legal_basis=policy.legal_basis,
         keeps_document_number=policy.keeps_document_number,
         asks_image_rights=policy.asks_image_rights,
+        recording_retention_days=policy.recording_retention_days,
         source=source,
     )
 

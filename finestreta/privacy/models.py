@@ -79,6 +79,11 @@ class AuditEvent(models.Model):
         SIGNATURE_REQUESTED = "signature.requested", _("Signature asked of the citizen")
         SIGNATURE_SIGNED = "signature.signed", _("Signed, and the receipt sent")
         SIGNATURE_CLOSED = "signature.closed", _("Signature declined or withdrawn")
+        RECORDING_STARTED = "recording.started", _("Call recording started")
+        RECORDING_STOPPED = "recording.stopped", _("Call recording stopped")
+        RECORDING_PLAYED = "recording.played", _("Call recording watched")
+        RECORDING_DOWNLOADED = "recording.downloaded", _("Call recording downloaded")
+        RECORDING_DELETED = "recording.deleted", _("Call recording deleted at the end of its period")
         MESSAGE_TEMPLATE_SAVED = "message_template.saved", _("Message template saved")
         MESSAGE_TEMPLATE_RESET = (
             "message_template.reset",

@@ -9,7 +9,6 @@ can hide macros and decompression bombs, and their content cannot be checked as 
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import io
@@ -25,14 +24,13 @@ from pathlib import Path
 from typing import IO
 
 import filetype
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.fernet import InvalidToken, MultiFernet
 from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
+from finestreta.lib.keys import fernet_keys
 from finestreta.video.models import Role, Room, RoomEvent, SharedFile
 
 ALLOWED = {
@@ -69,15 +67,10 @@ class Uploader:
 
 
 def _keys() -> MultiFernet:
-    keys = [key.encode() for key in settings.VIDEO_FILE_KEYS]
-    if not keys:
-        if not (settings.DEBUG or settings.TESTING):
-            raise FileRefused("not_configured", _("Sharing files is not available at the moment."))
-        derived = HKDF(
-            algorithm=hashes.SHA256(), length=32, salt=None, info=b"finestreta.video.files"
-        ).derive(settings.SECRET_KEY.encode())
-        keys = [base64.urlsafe_b64encode(derived)]
-    return MultiFernet([Fernet(key) for key in keys])
+    keys = fernet_keys(settings.VIDEO_FILE_KEYS, "finestreta.video.files")
+    if keys is None:
+        raise FileRefused("not_configured", _("Sharing files is not available at the moment."))
+    return keys
 
 
 # --- Checking -------------------------------------------------------------------------------

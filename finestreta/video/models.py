@@ -14,6 +14,9 @@ class Role(models.TextChoices):
     CITIZEN = "citizen", _("citizen")
     STAFF = "staff", _("staff")
     GUEST = "guest", _("invited guest")
+    # The platform's own receive-only participant that records the call (finestreta.recordings):
+    # no tile on anyone's page, no place among the participants.
+    RECORDER = "recorder", _("recorder")
 
 
 class Room(models.Model):

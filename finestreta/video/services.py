@@ -341,7 +341,7 @@ def join(joiner: Joiner, *, channel_name: str, resume: str | None, now: dt.datet
             # A silent listener takes no place (it sends nothing).
             others = Presence.objects.filter(
                 room=room, state=Presence.State.ADMITTED, silent=False, **live()
-            )
+            ).exclude(role=Role.RECORDER)
             if joiner.silent:
                 others = others.none()
             if previous is not None:
