@@ -669,21 +669,29 @@ async def until(predicate: Callable[[], bool], *, timeout: float = 10, what: str
 
 
 @contextmanager
-def asgi_server(port: int, *, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
+def asgi_server(
+    port: int, *, env: dict[str, str], log: Path, loopback: bool = False
+) -> Iterator[subprocess.Popen]:
     """The ASGI server alone (no task worker, unlike `manage.py serve`) on 127.0.0.1:`port`, its output
     in `log`: one process id to measure or to kill. Waits until it answers /healthz; on exit
-    interrupts it (like Ctrl-C) and waits."""
-    process = start_asgi_server(port, env=env, log=log)
+    interrupts it (like Ctrl-C) and waits. `loopback`: the server's own WebRTC peers (the
+    recorder) offer only 127.0.0.1, as this process's do (tests/loopback_asgi.py)."""
+    process = start_asgi_server(port, env=env, log=log, loopback=loopback)
     try:
         yield process
     finally:
         stop(process)
 
 
-def start_asgi_server(port: int, *, env: dict[str, str], log: Path) -> subprocess.Popen:
+def start_asgi_server(
+    port: int, *, env: dict[str, str], log: Path, loopback: bool = False
+) -> subprocess.Popen:
+    argv = webserver.command("127.0.0.1", port)
+    if loopback:
+        argv = [argv[0], "-m", "tests.loopback_asgi", *argv[3:]]
     with log.open("ab") as out:
         process = subprocess.Popen(  # noqa: S603 - a fixed argv of our own program
-            webserver.command("127.0.0.1", port),
+            argv,
             cwd=ROOT,
             env=env,
             stdout=out,

@@ -19,6 +19,7 @@ from finestreta.identity.policy import Rules, rules_for
 from finestreta.privacy.models import AuditEvent
 from finestreta.privacy.services import record_event
 from finestreta.tenants.models import Organisation
+from finestreta.video.models import Invitation
 
 
 class ConsentRefused(Exception):
@@ -107,6 +108,7 @@ def record_consent(
     attested_by: User | None = None,
     ip_address: str | None = None,
     language: str = "",
+    invitation: Invitation | None = None,
 ) -> ConsentRecord:
     """Keep one answer of the appointment's citizen (or of `person`) to the current text of
     `kind` in `language` (the page's, where they read it; else the appointment's). A spoken
@@ -123,6 +125,7 @@ def record_consent(
             kind=kind,
             text=text,
             person=person or appointment.name or _("The citizen"),
+            invitation=invitation,
             granted=granted,
             method=method,
             attested_by=attested_by,
@@ -131,7 +134,11 @@ def record_consent(
         )
         if not granted:  # a "no" after a "yes" withdraws it: nothing stays in force
             ConsentRecord.objects.filter(
-                appointment=appointment, kind=kind, granted=True, withdrawn_at__isnull=True
+                appointment=appointment,
+                kind=kind,
+                invitation=invitation,
+                granted=True,
+                withdrawn_at__isnull=True,
             ).update(withdrawn_at=now, withdrawn_method=method, withdrawn_attested_by=attested_by)
         record_event(
             action=AuditEvent.Action.CONSENT_RECORDED,
@@ -144,9 +151,19 @@ def record_consent(
                 "method": method,
                 "text_version": text.version,
                 "language": text.language,
+                **({"guest": invitation.pk} if invitation is not None else {}),
             },
         )
+        if kind == ConsentKind.RECORDING and not granted:
+            _stop_recording(appointment)
     return record
+
+
+def _stop_recording(appointment: Appointment) -> None:
+    """A "no" to recording (or its withdrawal) stops the call's recording, once it is kept."""
+    from finestreta.recordings.services import stop_for_withdrawal
+
+    transaction.on_commit(lambda: stop_for_withdrawal(appointment))
 
 
 def withdraw_consent(
@@ -176,26 +193,34 @@ def withdraw_consent(
             target=locked.appointment,
             details={"kind": locked.kind, "method": method},
         )
+        if locked.kind == ConsentKind.RECORDING:
+            _stop_recording(locked.appointment)
     return locked
 
 
 def consents_of(appointment: Appointment) -> list[ConsentRecord]:
-    """Every answer of the appointment, newest first."""
+    """Every answer of the appointment (the citizen's and the guests'), newest first."""
     return list(
         ConsentRecord.objects.filter(appointment=appointment).select_related("text", "attested_by")
     )
 
 
-def latest_answers(appointment: Appointment) -> dict[str, ConsentRecord]:
-    """The latest answer of each kind (the one that counts)."""
+def latest_answers(
+    appointment: Appointment, invitation: Invitation | None = None
+) -> dict[str, ConsentRecord]:
+    """The latest answer of each kind (the one that counts) of the citizen, or of the guest of
+    `invitation`."""
     latest: dict[str, ConsentRecord] = {}
     for record in consents_of(appointment):
-        latest.setdefault(record.kind, record)
+        if record.invitation_id == (invitation.pk if invitation is not None else None):
+            latest.setdefault(record.kind, record)
     return latest
 
 
-def has_consent(appointment: Appointment, kind: ConsentKind) -> bool:
-    record = latest_answers(appointment).get(kind)
+def has_consent(
+    appointment: Appointment, kind: ConsentKind, invitation: Invitation | None = None
+) -> bool:
+    record = latest_answers(appointment, invitation).get(kind)
     return record is not None and record.in_force
 
 

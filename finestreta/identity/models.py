@@ -198,6 +198,15 @@ class ConsentRecord(models.Model):
         ConsentText, on_delete=models.PROTECT, related_name="+", verbose_name=_("text shown")
     )
     person = models.CharField(_("who"), max_length=200)
+    # An invited guest's answer (an interpreter, a specialist); empty: the citizen's.
+    invitation = models.ForeignKey(
+        "video.Invitation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("invited guest"),
+    )
     granted = models.BooleanField(_("agreed"))
     method = models.CharField(_("how"), max_length=8, choices=ConsentMethod.choices)
     attested_by = models.ForeignKey(

@@ -83,7 +83,7 @@ class AuditEvent(models.Model):
         RECORDING_STOPPED = "recording.stopped", _("Call recording stopped")
         RECORDING_PLAYED = "recording.played", _("Call recording watched")
         RECORDING_DOWNLOADED = "recording.downloaded", _("Call recording downloaded")
-        RECORDING_DELETED = "recording.deleted", _("Call recording deleted at the end of its period")
+        RECORDING_DELETED = "recording.deleted", _("Call recording deleted (period over)")
         MESSAGE_TEMPLATE_SAVED = "message_template.saved", _("Message template saved")
         MESSAGE_TEMPLATE_RESET = (
             "message_template.reset",

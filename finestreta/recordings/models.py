@@ -103,6 +103,9 @@ class Track(models.Model):
     role = models.CharField(max_length=8)
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=5, choices=Kind.choices)
+    # The recorder's connection to this participant (0, then 1 after they dropped and came back):
+    # a participant's tracks of one connection play together.
+    part = models.PositiveSmallIntegerField(default=0)
     # Milliseconds from the recording's start to this track's first frame, so that every track
     # of a recording plays on one clock.
     offset_ms = models.PositiveIntegerField(default=0)

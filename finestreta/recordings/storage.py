@@ -123,9 +123,18 @@ class TrackWriter:
     all tracks of a recording line up."""
 
     def __init__(
-        self, recording: Recording, *, peer: str, role: str, name: str, kind: str, clock: float
+        self,
+        recording: Recording,
+        *,
+        peer: str,
+        role: str,
+        name: str,
+        kind: str,
+        clock: float,
+        part: int = 0,
     ) -> None:
         self.recording = recording
+        self.part = part
         self.peer, self.role, self.name, self.kind = peer, role, name, kind
         self.clock = clock
         self.fernet = keys()
@@ -145,6 +154,7 @@ class TrackWriter:
             role=self.role,
             name=self.name,
             kind=self.kind,
+            part=self.part,
             offset_ms=offset,
             started_at=timezone.now(),
         )

@@ -355,6 +355,28 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_send(staff_group(room), {"type": "video.ended"})
         await self._tell_staff({"type": "room-ended", "room": room.public_id})
 
+    async def on_record(self, content: dict[str, Any]) -> None:
+        """Staff start or stop the call's recording (finestreta.recordings, ADR 28)."""
+        from finestreta.recordings import recorder
+        from finestreta.recordings import services as recordings
+
+        room, presence = self._in()
+        on = content.get("on")
+        if not isinstance(on, bool):
+            raise services.NotAllowed("bad_message", "Say whether to record: on, true or false.")
+        try:
+            if on:
+                recording = await database_sync_to_async(recordings.start_recording)(
+                    room=room, presence=presence, now=timezone.now()
+                )
+                recorder.launch(recording.pk)
+            else:
+                await database_sync_to_async(recordings.stop)(
+                    room=room, presence=presence, now=timezone.now()
+                )
+        except recordings.RecordingRefused as refusal:
+            await self._error(refusal.code, refusal.message)
+
     async def on_leave(self, content: dict[str, Any]) -> None:
         await self._left(for_good=True)
         self.presence = None
@@ -456,6 +478,7 @@ HANDLERS = {
     "media": RoomConsumer.on_media,
     "end": RoomConsumer.on_end,
     "leave": RoomConsumer.on_leave,
+    "record": RoomConsumer.on_record,
 }
 
 

@@ -509,6 +509,9 @@ def snapshot(room: Room, presence: Presence) -> dict[str, Any]:
         {"text": event.details.get("text", ""), "at": event.at.isoformat()}
         for event in RoomEvent.objects.filter(room=room, kind=RoomEvent.Kind.NOTICE)
     ]
+    from finestreta.recordings import services as recordings
+
+    data["recording"] = recordings.message(recordings.live_recording(room))
     return data
 
 

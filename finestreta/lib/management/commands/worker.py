@@ -49,15 +49,19 @@ def route_queues() -> None:
 
 
 def sweep() -> None:
-    """Re-queue what dead workers left behind, forget the video participants of a server that
-    died, and mark the video citizens who never came (all safe from several workers at once)."""
+    """Re-queue what dead workers left behind, close the recordings and forget the video
+    participants of a server that died, mark the video citizens who never came, and delete the
+    recordings past their retention period (all safe from several workers at once)."""
     from finestreta.notifications.recovery import sweep as recover_messages
+    from finestreta.recordings.services import close_silent, purge_expired
     from finestreta.video.services import forget_stale, mark_no_shows
 
     now = timezone.now()
     recover_messages(now=now)
+    close_silent(now=now)
     forget_stale(now=now)
     mark_no_shows(now=now)
+    purge_expired(now=now)
 
 
 class Command(DBWorkerCommand):
