@@ -15,6 +15,7 @@ from finestreta.notifications import urls as notifications_urls
 from finestreta.privacy import urls as privacy_urls
 from finestreta.queueing import staff_urls as staff_queue_urls
 from finestreta.queueing import urls as queue_urls
+from finestreta.recordings import staff_urls as staff_recordings_urls
 from finestreta.tenants import urls as tenants_urls
 from finestreta.video import file_urls as video_file_urls
 from finestreta.video import staff_urls as staff_video_urls
@@ -48,6 +49,7 @@ urlpatterns = [
     path("", include(video_file_urls)),
     path("", include(identity_urls)),
     path("", include(staff_identity_urls)),
+    path("", include(staff_recordings_urls)),
     path("", include(video_urls)),
     path("", include(staff_video_urls)),
     path("", include(queue_urls)),

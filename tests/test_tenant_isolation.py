@@ -79,6 +79,9 @@ def fill(template: str, personas: Personas) -> str:
         samples["<int:invitation>"] = str(_invitation_of_org_a(personas).pk)
     if "<int:signature>" in template:  # a signature asked in that call
         samples["<int:signature>"] = str(_signature_of_org_a(personas).pk)
+    if "<int:recording>" in template:  # a recording of that call, with one part
+        samples["<int:recording>"] = str(_recording_of_org_a(personas).pk)
+        samples["<int:part>"] = "1"
     path = template
     for placeholder, value in samples.items():
         path = path.replace(placeholder, value)
@@ -143,6 +146,43 @@ def _signature_of_org_a(personas: Personas):  # type: ignore[no-untyped-def]
         verification_code="0123456789ABCDEF",
         receipt=b"%PDF-1.4 receipt of organisation A",
     )
+
+
+def _recording_of_org_a(personas: Personas):  # type: ignore[no-untyped-def]
+    """With a second of the agent's sound: every recording route (playing included) takes it."""
+    import fractions
+
+    import av
+    from django.utils import timezone
+
+    from finestreta.recordings import storage
+    from finestreta.recordings.models import Recording
+
+    found = Recording.objects.filter(organisation=personas.org_a).first()
+    if found is not None:
+        return found
+    now = timezone.now()
+    recording = Recording.objects.create(
+        organisation=personas.org_a,
+        appointment=_appointment_of_org_a(personas),
+        room=_room_of_org_a(personas),
+        basis="consent",
+        started_by=personas.agent_a,
+        started_at=now,
+        state="stopped",
+        delete_after=now + dt.timedelta(days=30),
+    )
+    writer = storage.TrackWriter(
+        recording, peer="p_a", role="staff", name="Agent A", kind="audio", clock=0.0
+    )
+    for index in range(50):
+        frame = av.AudioFrame(format="s16", layout="mono", samples=960)
+        frame.planes[0].update(bytes(frame.planes[0].buffer_size))
+        frame.sample_rate = 48000
+        frame.pts, frame.time_base = index * 960, fractions.Fraction(1, 48000)
+        writer.write(frame, index / 50)
+    writer.close()
+    return recording
 
 
 def _invitation_of_org_a(personas: Personas):  # type: ignore[no-untyped-def]
@@ -297,6 +337,7 @@ def _objects_of_org_a(personas: Personas) -> dict[str, object]:
             now=dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC),
         ),
         "signature": _signature_of_org_a(personas),
+        "recording": _recording_of_org_a(personas),
         "identitycheck": identify.check_document(
             appointment=_appointment_of_org_a(personas),
             agent=personas.agent_a,

@@ -34,6 +34,7 @@ from finestreta.appointments.staff_forms import (
 )
 from finestreta.catalogue.models import Channel
 from finestreta.notifications.status import list_for_appointment
+from finestreta.recordings.services import recordings_for
 from finestreta.scheduling.availability import Slot
 
 # Alternatives offered when a time was taken may fall on any later day: show them all.
@@ -94,6 +95,7 @@ def _detail(
         appointment=appointment,
         cancel_form=cancel_form or CancelForm(),
         delivery=list_for_appointment(appointment.pk),
+        recordings=recordings_for(staff, appointment),
         video_url=reverse("staff-video:open", args=[staff.organisation.slug, appointment.code])
         if appointment.channel == Channel.VIDEO and appointment.status == appointment.Status.BOOKED
         else "",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -20,6 +21,9 @@ from finestreta.privacy.models import AuditEvent
 from finestreta.privacy.services import record_event
 from finestreta.tenants.models import Organisation
 from finestreta.video.models import Invitation
+
+if TYPE_CHECKING:
+    from finestreta.recordings.models import Recording
 
 
 class ConsentRefused(Exception):
@@ -109,6 +113,7 @@ def record_consent(
     ip_address: str | None = None,
     language: str = "",
     invitation: Invitation | None = None,
+    recording: Recording | None = None,
 ) -> ConsentRecord:
     """Keep one answer of the appointment's citizen (or of `person`) to the current text of
     `kind` in `language` (the page's, where they read it; else the appointment's). A spoken
@@ -126,6 +131,12 @@ def record_consent(
             text=text,
             person=person or appointment.name or _("The citizen"),
             invitation=invitation,
+            recording=recording,
+            recording_offset_ms=(
+                int((now - recording.started_at).total_seconds() * 1000)
+                if recording is not None
+                else None
+            ),
             granted=granted,
             method=method,
             attested_by=attested_by,

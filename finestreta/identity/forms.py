@@ -58,11 +58,21 @@ class SpokenConsentForm(forms.Form):
         widget=forms.RadioSelect,
     )
 
-    def __init__(self, *args: Any, kinds: list[ConsentKind] | None = None, **kwargs: Any) -> None:
+    person = forms.ChoiceField(label=_("Who answered"), required=False)
+
+    def __init__(
+        self,
+        *args: Any,
+        kinds: list[ConsentKind] | None = None,
+        people: list[tuple[str, str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         if kinds is not None:
             field = self.fields["kind"]
             field.choices = [(k, SPOKEN_CHOICES[k]) for k in kinds if k in SPOKEN_CHOICES]  # type: ignore[attr-defined]
+        # The citizen, and each invited guest in the call (who answers for themselves).
+        self.fields["person"].choices = [("", _("The citizen")), *(people or [])]  # type: ignore[attr-defined]
 
 
 class CodeSendForm(forms.Form):

@@ -218,6 +218,16 @@ class ConsentRecord(models.Model):
         verbose_name=_("attested by"),
     )
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    # A consent said aloud while the call was recorded: where in the recording it is.
+    recording = models.ForeignKey(
+        "recordings.Recording",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("said in the recording"),
+    )
+    recording_offset_ms = models.PositiveIntegerField(null=True, blank=True)
     recorded_at = models.DateTimeField(_("when"))
     withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
     withdrawn_method = models.CharField(

@@ -98,6 +98,11 @@ def consent_lines(signature: Signature, zone: str) -> list[str]:
             "when": time_filter(local(record.recorded_at, zone), "H:i"),
             "version": record.text.version,
         }
+        if record.recording_offset_ms is not None:
+            seconds = record.recording_offset_ms // 1000
+            line += "; " + _("said aloud in the call's recording, at %(at)s") % {
+                "at": f"{seconds // 60:02d}:{seconds % 60:02d}"
+            }
         if record.withdrawn_at:
             line += "; " + _("withdrawn at %(when)s") % {
                 "when": time_filter(local(record.withdrawn_at, zone), "H:i")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -36,6 +37,9 @@ from finestreta.notifications.services import Attachment, queue_message
 from finestreta.privacy.models import AuditEvent
 from finestreta.privacy.services import record_event
 from finestreta.video.models import SharedFile
+
+if TYPE_CHECKING:
+    from finestreta.recordings.models import Recording
 
 # Crockford's base 32: no I, L, O or U, so a code read aloud or typed from paper is not
 # mistaken. Sixteen characters: 80 bits, out of reach of guessing at any rate limit.
@@ -196,10 +200,12 @@ def sign_with_code(
 
 
 def sign_on_behalf(
-    *, signature: Signature, official: User, code: str, now: dt.datetime
+    *, signature: Signature, official: User, code: str | None, now: dt.datetime
 ) -> Signature:
-    """The habilitated official types the code the citizen read out — their express consent,
-    kept as a consent record — and signs for them."""
+    """The habilitated official signs for the citizen with their express consent, kept as a
+    consent record: the code the citizen read out, typed by the official; or (`code` None) the
+    citizen's "yes" said aloud while the call is recorded with the citizen in it, attested by
+    the official and pinned to its moment in the recording."""
     if signature.route != SignatureRoute.HABILITATED:
         raise SignatureRefused(_("The person signs this one themselves, on their page."))
     appointment = signature.appointment
@@ -210,19 +216,46 @@ def sign_on_behalf(
         raise SignatureRefused(
             _("Only a habilitated official may sign for the person, and you are not one.")
         )
-    _verify_code(signature, CodePurpose.CONSENT, code, now)
+    recording = None
+    if code is None:
+        recording = _recording_the_citizen(appointment)
+        if recording is None:
+            raise SignatureRefused(
+                _(
+                    "A consent said aloud counts only while the call is being recorded with the "
+                    "person in it. Record the call, or send them a code."
+                )
+            )
+    else:
+        _verify_code(signature, CodePurpose.CONSENT, code, now)
     with transaction.atomic():
         _locked(signature)
         signature.consent = consent.record_consent(
             appointment=appointment,
             kind=ConsentKind.ACT_ON_BEHALF,
             granted=True,
-            method=ConsentMethod.CODE,
+            method=ConsentMethod.CODE if code is not None else ConsentMethod.SPOKEN,
             attested_by=official,
             now=now,
+            recording=recording,
         )
         signature.habilitation = habilitation
         return _complete(signature, now=now, ip_address=None, actor=official)
+
+
+def _recording_the_citizen(appointment: Appointment) -> Recording | None:
+    """The call's recording in progress, if the citizen's sound is in it now."""
+    from finestreta.recordings.models import Recording, Track
+
+    recording = Recording.objects.filter(
+        appointment=appointment, state=Recording.State.RECORDING
+    ).first()
+    if recording is None:
+        return None
+    hears = Track.objects.filter(
+        recording=recording, role="citizen", kind="audio", ended_at__isnull=True
+    ).exists()
+    return recording if hears else None
 
 
 def _complete(

@@ -29,7 +29,7 @@ from finestreta.identity.policy import rules_for
 from finestreta.identity.views import receipt_response
 from finestreta.video import services
 from finestreta.video.coaching import is_coaching
-from finestreta.video.models import Room
+from finestreta.video.models import Invitation, Presence, Role, Room
 
 
 def _room(request: HttpRequest, org: str, room: str) -> tuple[StaffContext, Room]:
@@ -54,11 +54,28 @@ def panel_context(
         "send_form": forms.get("send_form") or CodeSendForm(choices=choices),
         "code_form": forms.get("code_form") or CodeCheckForm(),
         "document_form": forms.get("document_form") or DocumentCheckForm(),
-        "spoken_form": forms.get("spoken_form") or SpokenConsentForm(kinds=shown.asks_spoken),
+        "spoken_form": forms.get("spoken_form")
+        or SpokenConsentForm(kinds=shown.asks_spoken, people=guest_choices(room)),
+        "recording": recording_state(room),
         "signature_form": forms.get("signature_form")
         or SignatureRequestForm(destinations=choices, files=file_choices(shown)),
         "on_behalf_form": forms.get("on_behalf_form") or ConsentCodeForm(),
     }
+
+
+def guest_choices(room: Room) -> list[tuple[str, str]]:
+    """The invited guests in the call now, who answer the consent questions for themselves."""
+    guests = Presence.objects.filter(
+        room=room, role=Role.GUEST, invitation__isnull=False, **services.live()
+    ).select_related("invitation")
+    return [(str(guest.invitation_id), guest.name) for guest in guests]
+
+
+def recording_state(room: Room) -> dict[str, Any]:
+    """Whether the call is recorded, and who still has to agree before it can be."""
+    from finestreta.recordings import services as recordings
+
+    return {"live": recordings.live_recording(room), "gate": recordings.gate(room)}
 
 
 def file_choices(shown: panel.Panel) -> list[tuple[int, str]]:
@@ -173,11 +190,16 @@ def check_document(request: HttpRequest, org: str, room: str) -> HttpResponse:
 def spoken_consent(request: HttpRequest, org: str, room: str) -> HttpResponse:
     staff, found = _room(request, org, room)
     asked = consent.asked_of(rules_for(found.appointment.service))
-    form = SpokenConsentForm(request.POST, kinds=asked)
+    form = SpokenConsentForm(request.POST, kinds=asked, people=guest_choices(found))
     if not form.is_valid():
         return _render(request, staff, found, spoken_form=form, status=400)
     kind = ConsentKind(form.cleaned_data["kind"])
     granted = form.cleaned_data["granted"]
+    guest = (
+        Invitation.objects.get(room=found, pk=int(form.cleaned_data["person"]))
+        if form.cleaned_data["person"]
+        else None
+    )
     try:
         consent.record_consent(
             appointment=found.appointment,
@@ -186,6 +208,8 @@ def spoken_consent(request: HttpRequest, org: str, room: str) -> HttpResponse:
             method=ConsentMethod.SPOKEN,
             attested_by=staff.user,
             now=timezone.now(),
+            person=guest.name if guest is not None else "",
+            invitation=guest,
         )
     except consent.ConsentRefused as refusal:
         return _render(request, staff, found, result=refusal.message, status=400)
@@ -243,14 +267,18 @@ def _signature(room: Room, pk: int) -> Signature:
 def sign_on_behalf(request: HttpRequest, org: str, room: str, signature: int) -> HttpResponse:
     staff, found = _room(request, org, room)
     pending = _signature(found, signature)
+    # "spoken": the person said yes aloud, on the call's recording; else the code they read out.
+    spoken = request.POST.get("consent") == "spoken"
     form = ConsentCodeForm(request.POST)
+    if spoken:
+        form.fields["code"].required = False
     if not form.is_valid():
         return _render(request, staff, found, on_behalf_form=form, status=400)
     try:
         signatures.sign_on_behalf(
             signature=pending,
             official=staff.user,
-            code=form.cleaned_data["code"],
+            code=None if spoken else form.cleaned_data["code"],
             now=timezone.now(),
         )
     except codes.CodeRefused as refusal:

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from finestreta.accounts.models import User
 from finestreta.accounts.services import StaffContext
 from finestreta.appointments.models import Appointment
 from finestreta.identity.consent import latest_answers
@@ -100,8 +101,21 @@ def live_recording(room: Room) -> Recording | None:
     return Recording.objects.filter(room=room, state__in=LIVE).first()
 
 
+def _language_of(presence: Presence) -> str | None:
+    """The staff member's language, for what they are told over the socket."""
+    if presence.user_id is None:
+        return None
+    user = User.objects.filter(pk=presence.user_id).only("preferred_language").first()
+    return (user.preferred_language if user is not None else "") or None
+
+
 def start_recording(*, room: Room, presence: Presence, now: dt.datetime) -> Recording:
     """A staff member in the call asks to record it: refused unless the rules allow it now."""
+    with translation.override(_language_of(presence)):
+        return _start(room=room, presence=presence, now=now)
+
+
+def _start(*, room: Room, presence: Presence, now: dt.datetime) -> Recording:
     if presence.role != Role.STAFF or presence.silent or presence.user_id is None:
         raise RecordingRefused("not_allowed", _("Only the staff attending the call can record it."))
     if room.state != Room.State.OPEN:
@@ -248,11 +262,14 @@ def finish(*, recording_id: int, reason: str, now: dt.datetime) -> Recording | N
 
 def stop(*, room: Room, presence: Presence, now: dt.datetime) -> None:
     """A staff member in the call stops the recording."""
-    if presence.role != Role.STAFF or presence.silent:
-        raise RecordingRefused("not_allowed", _("Only the staff attending the call can record it."))
-    recording = live_recording(room)
-    if recording is None:
-        raise RecordingRefused("not_recording", _("The call is not being recorded."))
+    with translation.override(_language_of(presence)):
+        if presence.role != Role.STAFF or presence.silent:
+            raise RecordingRefused(
+                "not_allowed", _("Only the staff attending the call can record it.")
+            )
+        recording = live_recording(room)
+        if recording is None:
+            raise RecordingRefused("not_recording", _("The call is not being recorded."))
     _tell_recorder(recording, Recording.Reason.STAFF, now=now)
 
 
@@ -356,6 +373,12 @@ class Part:
     tracks: list[Track]
 
     @property
+    def starts_at(self) -> str:
+        """Minutes and seconds into the recording."""
+        seconds = self.offset_ms // 1000
+        return f"{seconds // 60:02d}:{seconds % 60:02d}"
+
+    @property
     def kinds(self) -> list[str]:
         return sorted(track.kind for track in self.tracks)
 
@@ -378,6 +401,13 @@ def parts(recording: Recording) -> list[Part]:
             )
         )
     return found
+
+
+def recordings_for(staff: StaffContext, appointment: Appointment) -> list[Recording]:
+    """The recordings of an appointment this staff member may watch (none unless they may)."""
+    if not may_watch(staff):
+        return []
+    return list(Recording.objects.filter(appointment=appointment, organisation=staff.organisation))
 
 
 def get_recording_for_staff(staff: StaffContext, pk: int) -> Recording:

@@ -254,7 +254,7 @@ def participant_file(tracks: list[Track], out: IO[bytes]) -> None:
         for source, in_stream, out_stream in pairs:
             try:
                 for packet in source.demux(in_stream):
-                    if packet.dts is None or packet.size == 0:
+                    if packet.pts is None or packet.dts is None or packet.size == 0:
                         continue
                     packets.append((float(packet.pts * packet.time_base), packet, out_stream))
             except av.error.InvalidDataError:
@@ -263,10 +263,10 @@ def participant_file(tracks: list[Track], out: IO[bytes]) -> None:
         for _seconds, packet, out_stream in sorted(packets, key=lambda item: item[0]):
             base = packet.time_base
             moved = int(round(shift / base)) if base else 0
-            packet.pts -= moved
-            packet.dts -= moved
-            if packet.pts < 0:
+            pts, dts = packet.pts, packet.dts
+            if pts is None or dts is None or pts - moved < 0:
                 continue
+            packet.pts, packet.dts = pts - moved, dts - moved
             packet.stream = out_stream
             output.mux(packet)
         output.close()

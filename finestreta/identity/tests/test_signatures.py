@@ -405,3 +405,45 @@ def test_the_citizen_signs_on_their_call_page_and_downloads_the_receipt(
     assert other.get(
         f"/org-a/staff/video/{room.public_id}/identity/signature/{pending.pk}/receipt.pdf"
     ).status_code in (403, 404)
+
+
+def test_while_the_call_is_recorded_the_official_may_take_the_citizens_yes_said_aloud(
+    attended: Appointment, personas: Personas
+) -> None:
+    from finestreta.recordings.models import Recording, Track
+
+    HabilitatedOfficial.objects.create(
+        organisation=personas.org_a,
+        user=personas.agent_a,
+        reference="Resolució 12/2026",
+        valid_from=dt.date(2026, 1, 1),
+    )
+    request = ask(attended, personas.agent_a, destination=codes.destinations(attended)[0])
+    # Not recorded: a spoken yes leaves no evidence, so it is refused.
+    with pytest.raises(signatures.SignatureRefused, match="being recorded"):
+        signatures.sign_on_behalf(signature=request, official=personas.agent_a, code=None, now=NOW)
+    recording = Recording.objects.create(
+        organisation=personas.org_a,
+        appointment=attended,
+        room=services.get_room(attended),
+        basis=Recording.Basis.CONSENT,
+        started_by=personas.agent_a,
+        started_at=NOW - dt.timedelta(minutes=2, seconds=31),
+        state=Recording.State.RECORDING,
+        delete_after=NOW + dt.timedelta(days=30),
+    )
+    track = Track.objects.create(
+        recording=recording, peer="p_1", role="citizen", name="Núria", kind="audio", started_at=NOW
+    )
+    signed = signatures.sign_on_behalf(
+        signature=request, official=personas.agent_a, code=None, now=NOW
+    )
+    record = ConsentRecord.objects.get(kind=ConsentKind.ACT_ON_BEHALF)
+    assert (record.method, record.attested_by, record.recording) == (
+        ConsentMethod.SPOKEN,
+        personas.agent_a,
+        recording,
+    )
+    assert record.recording_offset_ms == 151_000
+    assert "02:31" in pdf_text(bytes(signed.receipt))
+    assert track.pk  # the citizen's sound was being recorded

@@ -163,6 +163,7 @@ def test_the_production_configuration_passes_djangos_deployment_checks() -> None
             "SECRET_KEY": GOOD_SECRET,
             "ALLOWED_HOSTS": "finestreta.example",
             "VIDEO_FILE_KEYS": "qQv0Qp0tUbxW1Wq2b9dC9Cq6m7X0eYbEJr1b9Rz1s0s=",
+            "RECORDING_KEYS": "pS2m0cYv1nF5nFh3yq8rQv6Cq6m7X0eYbEJr1b9Rz1s=",
             "VIDEO_TURN_URLS": "turn:turn.finestreta.example:3478",
             "VIDEO_TURN_SECRET": GOOD_SECRET,
             "IDENTITY_HASH_KEY": GOOD_SECRET,
@@ -185,6 +186,7 @@ def test_the_deployment_checks_ask_for_the_file_keys_and_turn() -> None:
             "SECRET_KEY": GOOD_SECRET,
             "ALLOWED_HOSTS": "finestreta.example",
             "VIDEO_FILE_KEYS": "not-a-key",
+            "RECORDING_KEYS": "",
         },
         capture_output=True,
         text=True,
@@ -195,3 +197,4 @@ def test_the_deployment_checks_ask_for_the_file_keys_and_turn() -> None:
     assert "finestreta.video.E002" in result.stderr + result.stdout
     assert "finestreta.video.W001" in result.stderr + result.stdout
     assert "finestreta.identity.E001" in result.stderr + result.stdout
+    assert "finestreta.recordings.E001" in result.stderr + result.stdout

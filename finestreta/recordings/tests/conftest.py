@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,9 @@ def recordings_dir(settings: pytest.FixtureRequest, tmp_path: Path) -> Path:
     return tmp_path / "recordings"
 
 
+HOURS = itertools.count()  # each recording's appointment an hour after the last one's
+
+
 def make_recording(personas: Personas, **fields: object) -> Recording:
     service = ServiceFactory(
         organisation=personas.org_a,
@@ -32,6 +36,7 @@ def make_recording(personas: Personas, **fields: object) -> Recording:
         service=service,
         office=personas.office_a,
         channel="video",
+        starts_at=dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC) + dt.timedelta(hours=next(HOURS)),
     )
     room = services.get_room(appointment)
     now = timezone.now()

@@ -130,13 +130,18 @@ class Call {
     return hello;
   }
 
+  // The people in the call with this page (the recorder is not one).
+  others() {
+    return [...this.peers.values()].filter((peer) => peer.info.role !== "recorder").length;
+  }
+
   setState(state) {
     this.state = state;
     this.root.dataset.state = state;
     const status = {
       connecting: "status-connecting",
       waiting: "status-waiting",
-      admitted: this.peers.size ? "status-in-call" : "status-alone",
+      admitted: this.others() ? "status-in-call" : "status-alone",
       early: "status-early",
       late: "status-late",
       ended: "status-ended",
@@ -178,6 +183,9 @@ class Call {
         return this.evidence?.reload();
       case "signature":
         return this.signature?.reload();
+      case "recording":
+        this.ui.recording(message);
+        return this.staff?.recording(message);
       case "ended":
         return this.end();
       case "error":
@@ -197,7 +205,9 @@ class Call {
     for (const info of message.peers || []) this.noteListener(info, true);
     this.ui.listeners([...this.listeners.values()]);
     this.waiting.showNotices(message.notices || []);
+    this.ui.recording(message.recording);
     this.staff?.welcome(message);
+    this.staff?.recording(message.recording);
     if (message.state === "waiting") {
       this.setState("waiting");
       return;

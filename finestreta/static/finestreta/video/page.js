@@ -30,6 +30,9 @@ export class Page {
     const tile = {
       element: item,
       label(of) {
+        // The platform's recorder is a participant with no picture and no sound: no tile (the
+        // recording banner says it is there).
+        item.hidden = of.info.role === "recorder";
         item.querySelector(".tile-name").textContent = of.name;
         // Staff: their staff number; an invited guest: as what they take part.
         const number = of.info.number;
@@ -147,6 +150,23 @@ export class Page {
       : this.texts.get(names.length === 1 ? "listener-one" : "listener-many", {
           name: names.join(", "),
         });
+    if (banner.textContent !== text) banner.textContent = text;
+  }
+
+  // Whether the call is recorded (the `recording` message), in the banner everyone sees; a
+  // status region, so that screen readers say it when it changes.
+  recording(message) {
+    const banner = $("recording-banner");
+    if (!banner) return;
+    const on = Boolean(message && message.on);
+    const text = on
+      ? message.legal_basis
+        ? this.texts.get("recording-on-legal", { basis: message.legal_basis })
+        : this.texts.get("recording-on")
+      : this.root.dataset.recording === "1"
+        ? this.texts.get("recording-off")
+        : "";
+    this.root.dataset.recording = on ? "1" : "0";
     if (banner.textContent !== text) banner.textContent = text;
   }
 

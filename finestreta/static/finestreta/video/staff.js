@@ -4,6 +4,8 @@
 import { clock } from "./texts.js";
 
 const $ = (id) => document.getElementById(id);
+// Why a recording was not started or stopped (the server's message is in the person's language).
+const RECORDING_ERRORS = ["never", "no_consent", "not_configured", "recording", "not_recording", "not_allowed", "ended"];
 
 export class StaffPanel {
   constructor(call, texts) {
@@ -13,6 +15,34 @@ export class StaffPanel {
     this.pendingNotice = false;
     $("notice-form")?.addEventListener("submit", (event) => this.sendNotice(event));
     $("end-call")?.addEventListener("click", () => this.call.send({ type: "end" }));
+    this.recordButton = $("toggle-recording");
+    this.recordAsked = false;
+    this.recordButton?.addEventListener("click", () => this.toggleRecording());
+  }
+
+  // Start or stop recording: the server checks the rules and everyone's consent, and answers
+  // with `recording` (to everyone) or an `error` saying why not (to this page).
+  toggleRecording() {
+    const on = this.recordButton.getAttribute("aria-pressed") !== "true";
+    const result = $("recording-result");
+    if (!this.call.send({ type: "record", on })) {
+      result.textContent = this.texts.get("record-offline");
+      return;
+    }
+    this.recordAsked = true;
+    this.recordButton.disabled = true;
+    result.textContent = on ? this.texts.get("record-asked") : "";
+  }
+
+  recording(message) {
+    const button = this.recordButton;
+    if (!button) return;
+    const on = Boolean(message && message.on);
+    button.setAttribute("aria-pressed", on ? "true" : "false");
+    button.textContent = this.texts.get(on ? "record-stop" : "record-start");
+    button.disabled = false;
+    if (this.recordAsked) $("recording-result").textContent = "";
+    this.recordAsked = false;
   }
 
   welcome(message) {
@@ -120,8 +150,15 @@ export class StaffPanel {
     }
   }
 
-  // An error that answers a notice (too long, not allowed): say so. True if handled.
+  // An error that answers a notice (too long, not allowed), or a recording refused: say so.
+  // True if handled.
   onError(message) {
+    if (this.recordAsked && RECORDING_ERRORS.includes(message.code)) {
+      this.recordAsked = false;
+      this.recordButton.disabled = false;
+      $("recording-result").textContent = message.message;
+      return true;
+    }
     if (!this.pendingNotice || !["too_long", "not_allowed", "bad_message"].includes(message.code)) {
       return false;
     }
