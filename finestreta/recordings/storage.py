@@ -159,7 +159,16 @@ class TrackWriter:
             started_at=timezone.now(),
         )
         self.sink = ChunkSink(self.track, self.fernet)
-        self.container = av.open(self.sink, mode="w", format="webm")
+        # Small clusters and a small I/O buffer: the muxer hands over about a second at a time
+        # (the default 32 KiB buffer is eight seconds of speech), so a chunk holds what its time
+        # says and a crash loses little.
+        self.container = av.open(
+            self.sink,
+            mode="w",
+            format="webm",
+            buffer_size=4096,
+            options={"live": "1", "cluster_time_limit": "1000"},
+        )
         if self.kind == Track.Kind.VIDEO:
             width = min(first.width, settings.RECORDING_MAX_WIDTH)
             height = max(2, round(first.height * width / first.width / 2) * 2)

@@ -294,5 +294,14 @@ def test_withdrawing_consent_in_another_process_stops_the_recording_at_once(
 
 
 def withdraw(appointment_id: int) -> None:
-    record = ConsentRecord.objects.get(appointment_id=appointment_id, kind=ConsentKind.RECORDING)
-    consent.withdraw_consent(record=record, method=ConsentMethod.CLICKED, now=timezone.now())
+    """As the citizen's page does, in this process (run in a thread of its own: its database
+    connection is closed after, or PostgreSQL keeps the test database busy)."""
+    from django.db import connection
+
+    try:
+        record = ConsentRecord.objects.get(
+            appointment_id=appointment_id, kind=ConsentKind.RECORDING
+        )
+        consent.withdraw_consent(record=record, method=ConsentMethod.CLICKED, now=timezone.now())
+    finally:
+        connection.close()
