@@ -424,9 +424,13 @@ def admit(*, room: Room, staff_peer: Presence, peer: str, now: dt.datetime) -> P
         citizen = Presence.objects.filter(room=room, peer=peer, role=Role.CITIZEN, **live()).first()
         if citizen is None:
             raise NotAllowed("not_in_room", "Nobody is waiting with that id.")
-        admitted = Presence.objects.filter(
-            room=room, state=Presence.State.ADMITTED, silent=False, **live()
-        ).count()
+        admitted = (
+            Presence.objects.filter(
+                room=room, state=Presence.State.ADMITTED, silent=False, **live()
+            )
+            .exclude(role=Role.RECORDER)
+            .count()
+        )
         if citizen.state != Presence.State.ADMITTED and admitted >= MAX_PARTICIPANTS:
             raise NotAllowed("room_full", "The call is full.")
         citizen.state = Presence.State.ADMITTED

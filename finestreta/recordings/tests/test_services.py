@@ -236,3 +236,35 @@ def test_an_anonymous_visitor_is_sent_to_log_in(client: Client, personas: Person
     recording = make_recording(personas)
     url = reverse("staff-recordings:play", args=[personas.org_a.slug, recording.pk, 1])
     assert client.get(url).status_code == 302
+
+
+def test_the_recorder_takes_no_place_among_the_four_participants(personas: Personas) -> None:
+    from finestreta.video import services as video
+
+    recording = make_recording(personas, peer="p_rec")
+    room = recording.room
+    now = timezone.now()
+    staff = staff_presence(recording, personas)
+    for peer, role in (("p_rec", Role.RECORDER), ("p_g1", Role.GUEST), ("p_g2", Role.GUEST)):
+        Presence.objects.create(
+            room=room,
+            peer=peer,
+            role=role,
+            name=peer,
+            state=Presence.State.ADMITTED,
+            channel_name=f"{peer}-channel",
+            since=now,
+            last_seen=now,
+        )
+    Presence.objects.create(
+        room=room,
+        peer="p_citizen",
+        role=Role.CITIZEN,
+        name="Núria",
+        state=Presence.State.WAITING,
+        channel_name="citizen-channel",
+        since=now,
+        last_seen=now,
+    )
+    admitted = video.admit(room=room, staff_peer=staff, peer="p_citizen", now=now)
+    assert admitted.state == Presence.State.ADMITTED  # the fourth person, beside the recorder
