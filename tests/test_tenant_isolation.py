@@ -150,13 +150,11 @@ def _signature_of_org_a(personas: Personas):  # type: ignore[no-untyped-def]
 
 def _recording_of_org_a(personas: Personas):  # type: ignore[no-untyped-def]
     """With a second of the agent's sound: every recording route (playing included) takes it."""
-    import fractions
-
-    import av
     from django.utils import timezone
 
     from finestreta.recordings import storage
     from finestreta.recordings.models import Recording
+    from finestreta.recordings.tests.test_storage import write_seconds
 
     found = Recording.objects.filter(organisation=personas.org_a).first()
     if found is not None:
@@ -175,13 +173,7 @@ def _recording_of_org_a(personas: Personas):  # type: ignore[no-untyped-def]
     writer = storage.TrackWriter(
         recording, peer="p_a", role="staff", name="Agent A", kind="audio", clock=0.0
     )
-    for index in range(50):
-        frame = av.AudioFrame(format="s16", layout="mono", samples=960)
-        frame.planes[0].update(bytes(frame.planes[0].buffer_size))
-        frame.sample_rate = 48000
-        frame.pts, frame.time_base = index * 960, fractions.Fraction(1, 48000)
-        writer.write(frame, index / 50)
-    writer.close()
+    write_seconds(writer, 1)
     return recording
 
 

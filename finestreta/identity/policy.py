@@ -32,6 +32,10 @@ class Rules:
         return self.recording == Recording.CONSENT
 
     @property
+    def may_record(self) -> bool:
+        return self.recording != Recording.NEVER
+
+    @property
     def identifies(self) -> bool:
         return self.identity != Assurance.NONE
 

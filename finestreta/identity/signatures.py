@@ -306,36 +306,30 @@ def send_receipt(signature: Signature) -> Message | None:
         "verify_url": receipts_url(signature),
         "title": signature.title,
     }
+    attachment: Attachment | None = None
     if email:
-        return queue_message(
-            organisation=appointment.organisation,
-            kind="receipt",
-            channel=Message.Channel.EMAIL,
-            recipient=email,
-            language=signature.receipt_language or appointment.language,
-            context=context,
-            dedup_key=f"receipt:{signature.pk}:email",
-            appointment_id=appointment.pk,
-            attachment=Attachment(
-                name=f"justificant-{signature.verification_code}.pdf",
-                content_type="application/pdf",
-                content=bytes(signature.receipt),
-            ),
-            urgent=True,
+        channel, recipient = Message.Channel.EMAIL, email
+        attachment = Attachment(
+            name=f"justificant-{signature.verification_code}.pdf",
+            content_type="application/pdf",
+            content=bytes(signature.receipt),
         )
-    if phone:
-        return queue_message(
-            organisation=appointment.organisation,
-            kind="receipt",
-            channel=Message.Channel.SMS,
-            recipient=phone,
-            language=signature.receipt_language or appointment.language,
-            context=context,
-            dedup_key=f"receipt:{signature.pk}:sms",
-            appointment_id=appointment.pk,
-            urgent=True,
-        )
-    return None
+    elif phone:
+        channel, recipient = Message.Channel.SMS, phone
+    else:
+        return None
+    return queue_message(
+        organisation=appointment.organisation,
+        kind="receipt",
+        channel=channel,
+        recipient=recipient,
+        language=signature.receipt_language or appointment.language,
+        context=context,
+        dedup_key=f"receipt:{signature.pk}:{channel}",
+        appointment_id=appointment.pk,
+        attachment=attachment,
+        urgent=True,
+    )
 
 
 def receipts_url(signature: Signature) -> str:

@@ -29,7 +29,7 @@ from finestreta.identity.policy import rules_for
 from finestreta.identity.views import receipt_response
 from finestreta.video import services
 from finestreta.video.coaching import is_coaching
-from finestreta.video.models import Invitation, Presence, Role, Room
+from finestreta.video.models import Invitation, Room
 
 
 def _room(request: HttpRequest, org: str, room: str) -> tuple[StaffContext, Room]:
@@ -65,10 +65,7 @@ def panel_context(
 
 def guest_choices(room: Room) -> list[tuple[str, str]]:
     """The invited guests in the call now, who answer the consent questions for themselves."""
-    guests = Presence.objects.filter(
-        room=room, role=Role.GUEST, invitation__isnull=False, **services.live()
-    ).select_related("invitation")
-    return [(str(guest.invitation_id), guest.name) for guest in guests]
+    return [(str(guest.invitation_id), guest.name) for guest in services.guests_in_call(room)]
 
 
 def recording_state(room: Room) -> dict[str, Any]:

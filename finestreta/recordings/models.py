@@ -21,6 +21,8 @@ class Recording(models.Model):
         STOPPED = "stopped", _("stopped")
         DELETED = "deleted", _("deleted")
 
+    LIVE_STATES = (State.STARTING, State.RECORDING)
+
     class Basis(models.TextChoices):
         CONSENT = "consent", _("everyone's consent")
         LEGAL_BASIS = "legal_basis", _("a legal basis")
@@ -87,7 +89,7 @@ class Recording(models.Model):
 
     @property
     def live(self) -> bool:
-        return self.state in (self.State.STARTING, self.State.RECORDING)
+        return self.state in self.LIVE_STATES
 
 
 class Track(models.Model):

@@ -31,7 +31,6 @@ from aiortc import (
     RTCIceCandidate,
     RTCIceServer,
     RTCPeerConnection,
-    RTCRtpTransceiver,
     RTCSessionDescription,
 )
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
@@ -145,7 +144,7 @@ class Connection:
         await self.pc.setRemoteDescription(RTCSessionDescription(**description))
         self.session = _session_of(description["sdp"])
         for transceiver in self.pc.getTransceivers():
-            _receive_only(transceiver)
+            transceiver.direction = "recvonly"
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         return self._local()
 
@@ -157,10 +156,6 @@ class Connection:
         await self.pc.close()  # ends the tracks: each pump closes its file
         if self.pumps:
             await asyncio.gather(*self.pumps, return_exceptions=True)
-
-
-def _receive_only(transceiver: RTCRtpTransceiver) -> None:
-    transceiver.direction = "recvonly"
 
 
 class Recorder:
@@ -221,7 +216,7 @@ class Recorder:
             if time.monotonic() >= next_beat:
                 next_beat = time.monotonic() + beat_every
                 alive = await database_sync_to_async(services.beat)(
-                    recording_id=self.recording_id, now=timezone.now()
+                    recording_id=self.recording_id, peer=self.peer, now=timezone.now()
                 )
                 if not alive:
                     return

@@ -28,7 +28,7 @@ from finestreta.privacy.services import record_event
 from finestreta.recordings import storage
 from finestreta.recordings.models import Recording, Track
 from finestreta.video.models import Presence, Role, Room
-from finestreta.video.services import live, new_peer
+from finestreta.video.services import guests_in_call, live, new_peer, touch
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ HEARTBEAT = dt.timedelta(seconds=5)
 SILENT_FOR = dt.timedelta(seconds=60)
 
 
-LIVE = (Recording.State.STARTING, Recording.State.RECORDING)
+LIVE = Recording.LIVE_STATES
 
 
 class RecordingRefused(Exception):
@@ -63,14 +63,6 @@ class Gate:
         return bool(self.basis) and not self.missing
 
 
-def _guests(room: Room) -> list[Presence]:
-    return list(
-        Presence.objects.filter(
-            room=room, role=Role.GUEST, state=Presence.State.ADMITTED, **live()
-        ).select_related("invitation")
-    )
-
-
 def gate(room: Room) -> Gate:
     """The procedure's rule: never; on a stated legal basis (everyone is told); or with the
     consent in force of the citizen and of every invited guest in the call. Staff take part
@@ -88,9 +80,9 @@ def gate(room: Room) -> Gate:
         ids.append(answer.pk)
     else:
         missing.append(appointment.name or _("The citizen"))
-    for guest in _guests(room):
+    for guest in guests_in_call(room):
         answer = latest_answers(appointment, guest.invitation).get(ConsentKind.RECORDING)
-        if guest.invitation is not None and answer is not None and answer.in_force:
+        if answer is not None and answer.in_force:
             ids.append(answer.pk)
         else:
             missing.append(guest.name)
@@ -225,12 +217,11 @@ def may_record_peer(recording_id: int, peer: str) -> Presence | None:
     return presence
 
 
-def beat(*, recording_id: int, now: dt.datetime) -> bool:
-    """The recorder is alive; False when its recording was closed meanwhile (stop)."""
-    recording = Recording.objects.filter(pk=recording_id, state__in=LIVE)
-    if not recording.update(heartbeat_at=now):
+def beat(*, recording_id: int, peer: str, now: dt.datetime) -> bool:
+    """The recorder (presence `peer`) is alive; False when its recording was closed meanwhile."""
+    if not Recording.objects.filter(pk=recording_id, state__in=LIVE).update(heartbeat_at=now):
         return False
-    Presence.objects.filter(room__recordings=recording_id, role=Role.RECORDER).update(last_seen=now)
+    touch(peer=peer, now=now)
     return True
 
 
@@ -371,6 +362,10 @@ class Part:
     role: str
     offset_ms: int
     tracks: list[Track]
+
+    @property
+    def role_label(self) -> str:
+        return str(Role(self.role).label)
 
     @property
     def starts_at(self) -> str:

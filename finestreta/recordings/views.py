@@ -45,7 +45,7 @@ def detail(request: HttpRequest, org: str, recording: int) -> HttpResponse:
             "organisation": staff.organisation,
             "recording": found,
             "appointment": found.appointment,
-            "parts": services.parts(found) if found.state != Recording.State.DELETED else [],
+            "parts": services.parts(found),  # none once deleted: the purge removed the tracks
             "consents": consents,
         },
     )

@@ -536,6 +536,19 @@ def refuse_if_silent(presence: Presence) -> None:
         raise NotAllowed("silent", "You are listening silently: you take no part in the call.")
 
 
+def guests_in_call(room: Room) -> list[Presence]:
+    """The invited guests admitted and connected now, with their invitations."""
+    return list(
+        Presence.objects.filter(
+            room=room,
+            role=Role.GUEST,
+            state=Presence.State.ADMITTED,
+            invitation__isnull=False,
+            **live(),
+        ).select_related("invitation")
+    )
+
+
 def admitted_peers(room: Room) -> list[Presence]:
     return list(Presence.objects.filter(room=room, state=Presence.State.ADMITTED, **live()))
 

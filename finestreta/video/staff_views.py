@@ -18,7 +18,6 @@ from finestreta.accounts.services import get_membership_for_staff
 from finestreta.appointments import agenda, notify
 from finestreta.appointments.contact import format_phone
 from finestreta.catalogue.models import Channel
-from finestreta.identity.models import Recording as RecordingRule
 from finestreta.identity.policy import rules_for
 from finestreta.identity.staff_views import panel_context
 from finestreta.video import coaching, invitations, services
@@ -62,7 +61,7 @@ def room(request: HttpRequest, org: str, room: str) -> HttpResponse:
         # A supervisor listening for coaching: the page sends nothing and takes no part.
         "silent": coaching.is_coaching(found, staff.membership),
         # The procedure may be recorded (the server still checks consent when asked).
-        "records": rules_for(appointment.service).recording != RecordingRule.NEVER,
+        "records": rules_for(appointment.service).may_record,
     }
     if not context["silent"]:
         context.update(panel_context(staff, found))

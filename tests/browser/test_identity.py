@@ -17,7 +17,13 @@ from tests.browser.conftest import Visit
 from tests.browser.data import BrowserData
 from tests.browser.test_accessibility import check_page
 from tests.browser.test_keyboard import tab_to
-from tests.browser.test_video import precall_path, room_path, video_appointment, wait_state
+from tests.browser.test_video import (
+    admitted_call,
+    precall_path,
+    room_path,
+    video_appointment,
+    wait_state,
+)
 from tests.processes import wait_until
 
 __all__ = ["video_appointment"]  # the fixture, shared with the video tests
@@ -116,19 +122,8 @@ def test_the_citizen_signs_in_the_call_with_the_keyboard_and_downloads_the_recei
     video_appointment.email = "nuria@example.org"
     video_appointment.save(update_fields=["email"])
     problems: list[str] = []
-    agent = open_call("en", user=browser_data.staff)
-    agent.goto(room_path(video_appointment))
-    staff = agent.page
-    wait_state(staff, "admitted")
-
-    visitor = open_call("en")
-    citizen = visitor.page
-    visitor.goto(precall_path(video_appointment) + "call/")
-    wait_state(citizen, "waiting")
-    admit = staff.locator("#waiting-people button.admit")
-    expect(admit).to_be_visible(timeout=15_000)
-    admit.click()
-    wait_state(citizen, "admitted")
+    agent, visitor = admitted_call(open_call, browser_data.staff, video_appointment)
+    staff, citizen = agent.page, visitor.page
     expect(citizen.locator("#signature-panel")).to_be_hidden()
 
     # The agent writes the summary and asks; the citizen's page shows it at once, focused.

@@ -27,7 +27,11 @@ from tests.browser.conftest import Visit
 from tests.browser.data import BrowserData
 from tests.browser.test_accessibility import check_page
 from tests.browser.test_keyboard import tab_to
-from tests.browser.test_video import precall_path, room_path, video_appointment, wait_state
+from tests.browser.test_video import (
+    admitted_call,
+    video_appointment,
+    wait_state,
+)
 from tests.processes import child_env, free_port, wait_until
 from tests.webrtc import asgi_server as loopback_server
 
@@ -73,18 +77,8 @@ def test_the_agent_records_a_call_the_citizen_agreed_to_and_everyone_is_told(
         now=timezone.now(),
     )
     problems: list[str] = []
-    agent = open_call("en", user=browser_data.staff)
-    agent.goto(room_path(video_appointment))
-    staff = agent.page
-    wait_state(staff, "admitted")
-    visitor = open_call("en")
-    citizen = visitor.page
-    visitor.goto(precall_path(video_appointment) + "call/")
-    wait_state(citizen, "waiting")
-    admit = staff.locator("#waiting-people button.admit")
-    expect(admit).to_be_visible(timeout=15_000)
-    admit.click()
-    wait_state(citizen, "admitted")
+    agent, visitor = admitted_call(open_call, browser_data.staff, video_appointment)
+    staff, citizen = agent.page, visitor.page
     expect(citizen.locator("#call")).to_have_attribute(
         "data-connection", "connected", timeout=20_000
     )

@@ -102,6 +102,23 @@ def wait_state(page: Page, state: str, timeout: int = 15_000) -> None:
     expect(page.locator("#call")).to_have_attribute("data-state", state, timeout=timeout)
 
 
+def admitted_call(
+    open_call: Callable[..., Visit], staff: User, item: Appointment, language: str = "en"
+) -> tuple[Visit, Visit]:
+    """The agent in the room, then the citizen, let in from the waiting room: both pages."""
+    agent = open_call(language, user=staff)
+    agent.goto(room_path(item))
+    wait_state(agent.page, "admitted")
+    visitor = open_call(language)
+    visitor.goto(precall_path(item) + "call/")
+    wait_state(visitor.page, "waiting")
+    admit = agent.page.locator("#waiting-people button.admit")
+    expect(admit).to_be_visible(timeout=15_000)
+    admit.click()
+    wait_state(visitor.page, "admitted")
+    return agent, visitor
+
+
 def run_checks(page: Page) -> None:
     page.click("#check-devices")
     expect_check(page, "camera", "ok")

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from finestreta.accounts.models import Membership
+from finestreta.appointments.models import Appointment
 from finestreta.appointments.services import join_token
 from finestreta.catalogue.models import AttentionLevel
 from finestreta.identity import consent
@@ -193,10 +194,10 @@ def test_a_procedure_never_recorded_refuses_and_ending_the_call_stops_a_recordin
     personas: Personas, server: str
 ) -> None:
     never = booked(personas, agreed=None)
-    appointment = Recording.appointment.field.related_model.objects.get(pk=never.appointment_id)
+    appointment = Appointment.objects.get(pk=never.appointment_id)
     ServicePolicy.objects.create(service=appointment.service, recording="never")
     legal = booked(personas, agreed=None, minutes_ago=45)
-    appointment = Recording.appointment.field.related_model.objects.get(pk=legal.appointment_id)
+    appointment = Appointment.objects.get(pk=legal.appointment_id)
     ServicePolicy.objects.create(
         service=appointment.service, recording="legal_basis", legal_basis="Llei 19/2014, art. 5"
     )

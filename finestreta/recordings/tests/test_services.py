@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -151,7 +152,7 @@ def test_a_recording_whose_recorder_went_silent_is_closed_and_keeps_what_it_wrot
 
 
 def test_the_media_are_deleted_at_the_end_of_the_retention_period_and_the_record_stays(
-    personas: Personas, recordings_dir: Path
+    personas: Personas, recordings_dir: Path, django_capture_on_commit_callbacks: Any
 ) -> None:
     now = timezone.now()
     due = make_recording(personas, state=Recording.State.STOPPED, delete_after=now)
@@ -165,11 +166,8 @@ def test_the_media_are_deleted_at_the_end_of_the_retention_period_and_the_record
             ),
             1,
         )
-    with pytest.MonkeyPatch.context():
-        from django.test import TestCase
-
-        with TestCase.captureOnCommitCallbacks(execute=True):
-            assert services.purge_expired(now=now) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.purge_expired(now=now) == 1
     due.refresh_from_db()
     assert due.state == Recording.State.DELETED and due.deleted_at == now
     assert not Track.objects.filter(recording=due).exists()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import fractions
 import io
+import time
 from pathlib import Path
 
 import av
@@ -111,8 +112,6 @@ def test_a_track_cut_by_a_crash_plays_up_to_its_last_chunk(
         recording, peer="p_1", role="citizen", name="Núria", kind="video", clock=0.0
     )
     # Real time passes while the frames come, so the sink seals a chunk every second or so.
-    import time
-
     for index in range(60):
         video.write(video_frame(index), index / 30)
         time.sleep(1 / 30)
