@@ -11,12 +11,12 @@ from finestreta.lib.tenancy import TenantScopedAdmin
 @admin.register(IdentityProvider)
 class IdentityProviderAdmin(TenantScopedAdmin):
     org_admin_only = True
-    list_display = ("name", "organisation", "protocol", "slug", "is_active")
-    list_filter = ("protocol", "is_active")
+    list_display = ("name", "organisation", "audience", "protocol", "slug", "is_active")
+    list_filter = ("audience", "protocol", "is_active")
     readonly_fields = ("service_provider_details",)
     tenant_choice_paths = {"organisation": ""}
     fieldsets = (
-        (None, {"fields": ("organisation", "slug", "name", "protocol", "is_active")}),
+        (None, {"fields": ("organisation", "slug", "name", "audience", "protocol", "is_active")}),
         (
             _("SAML 2.0"),
             {
@@ -34,7 +34,14 @@ class IdentityProviderAdmin(TenantScopedAdmin):
         (_("OpenID Connect"), {"fields": ("issuer", "client_id", "client_secret", "scopes")}),
         (
             _("Attributes and roles"),
-            {"fields": ("attribute_mapping", "role_attribute", "role_mapping")},
+            {
+                "fields": (
+                    "attribute_mapping",
+                    "document_attribute",
+                    "role_attribute",
+                    "role_mapping",
+                )
+            },
         ),
     )
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from finestreta.accounts import sessions
+from finestreta.lib.csp import allow_form_action
 
 # Reachable before the second factor is given.
 SECOND_FACTOR_EXEMPT = (
@@ -61,4 +62,8 @@ class StaffSessionMiddleware:
                 return redirect(
                     f"{reverse('accounts:second-factor')}?next={request.get_full_path()}"
                 )
-        return self.get_response(request)
+        response = self.get_response(request)
+        origin = sessions.session_auth(request).get("provider_origin")
+        if origin:
+            allow_form_action(response, [origin])
+        return response

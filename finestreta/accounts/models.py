@@ -141,15 +141,21 @@ class Membership(models.Model):
 
 
 class IdentityProvider(models.Model):
-    """An organisation's corporate identity provider for staff single sign-on.
+    """An organisation's identity provider: its corporate one for staff single sign-on, or its
+    citizen identity service (VÀLid, Cl@ve…) with which citizens identify themselves before a
+    call — never to sign in (identity.electronic_id, ADR 29).
 
-    Users are matched on (this provider, the subject it asserts): the provider's `slug` becomes the
+    Staff are matched on (this provider, the subject it asserts): the provider's `slug` becomes the
     allauth provider id, so one person's accounts at two providers are two accounts.
     """
 
     class Protocol(models.TextChoices):
         SAML = "saml", _("SAML 2.0")
         OIDC = "oidc", _("OpenID Connect")
+
+    class Audience(models.TextChoices):
+        STAFF = "staff", _("Staff: single sign-on")
+        CITIZENS = "citizens", _("Citizens: electronic identity before a call")
 
     organisation = models.ForeignKey(
         Organisation,
@@ -167,6 +173,16 @@ class IdentityProvider(models.Model):
         _("name shown on the login page"), max_length=100, help_text=_("For example GICAR.")
     )
     protocol = models.CharField(_("protocol"), max_length=4, choices=Protocol.choices)
+    audience = models.CharField(
+        _("who uses it"),
+        max_length=8,
+        choices=Audience.choices,
+        default=Audience.STAFF,
+        help_text=_(
+            "A citizens' provider never signs anyone in: it only tells who the citizen of an "
+            "appointment is."
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     # SAML 2.0
     idp_metadata = models.TextField(
@@ -201,6 +217,16 @@ class IdentityProvider(models.Model):
         help_text=_(
             'Names of the attributes or claims, e.g. {"email": "mail", "first_name": '
             '"givenName", "last_name": "sn"}.'
+        ),
+    )
+    document_attribute = models.CharField(
+        _("attribute or claim with the citizen's document number"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "Citizens' providers: for example identifier (VÀLid) or PersonIdentifier (Cl@ve). "
+            "It is compared with the document given when booking, and kept only as a keyed "
+            "fingerprint."
         ),
     )
     role_attribute = models.CharField(

@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest
 from finestreta.accounts.models import ROLE_RANK, IdentityProvider, Membership, Role, User
 from finestreta.accounts.sessions import AUTH_KEY as SESSION_AUTH_KEY
 from finestreta.accounts.sessions import session_auth, start_session
+from finestreta.accounts.sso_config import provider_origin
 from finestreta.tenants.models import Office, Organisation
 
 __all__ = [
@@ -185,6 +186,7 @@ class LoginProvider:
     name: str
     protocol: str
     login_url: str
+    origin: str = ""  # where the browser goes to sign on (the login page's form-action)
 
 
 def list_login_providers() -> list[LoginProvider]:
@@ -193,7 +195,11 @@ def list_login_providers() -> list[LoginProvider]:
 
     found = []
     for idp in (
-        IdentityProvider.objects.filter(is_active=True, organisation__is_active=True)
+        IdentityProvider.objects.filter(
+            is_active=True,
+            organisation__is_active=True,
+            audience=IdentityProvider.Audience.STAFF,
+        )
         .select_related("organisation")
         .order_by("organisation__name", "name")
     ):
@@ -201,5 +207,13 @@ def list_login_providers() -> list[LoginProvider]:
             url = reverse("saml_login", args=[idp.slug])
         else:
             url = reverse("openid_connect_login", kwargs={"provider_id": idp.slug})
-        found.append(LoginProvider(idp.organisation, idp.name, idp.get_protocol_display(), url))
+        found.append(
+            LoginProvider(
+                idp.organisation,
+                idp.name,
+                idp.get_protocol_display(),
+                url,
+                provider_origin(idp),
+            )
+        )
     return found

@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from finestreta.accounts.models import IdentityProvider, StaffSession, User
+from finestreta.accounts.sso_config import provider_origin
 from finestreta.lib.net import client_ip
 from finestreta.tenants.models import Organisation
 
@@ -49,6 +50,8 @@ def start_session(
     request.session[AUTH_KEY] = {
         "method": method,
         "provider": identity_provider.slug if identity_provider else None,
+        # Logout ends at the provider, so every staff page's forms may lead there.
+        "provider_origin": provider_origin(identity_provider) if identity_provider else "",
         "org": organisation.slug if organisation else None,
         "at": now.isoformat(),
         "seen": now.isoformat(),

@@ -5,7 +5,9 @@
 - someone new gets an inactive membership of the provider's organisation: no access until an
   administrator grants a role, or the provider's role mapping grants one;
 - the session remembers which organisation's provider signed it in, and staff access helpers
-  refuse every other organisation (see accounts.services.get_membership_for_staff).
+  refuse every other organisation (see accounts.services.get_membership_for_staff);
+- a citizens' provider (electronic identity before a call) never signs anyone in: its answers go
+  to identity.electronic_id, which records them for the appointment the journey started from.
 """
 
 from __future__ import annotations
@@ -100,10 +102,40 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def is_auto_signup_allowed(self, request: HttpRequest, sociallogin: SocialLogin) -> bool:
         return True
 
+    def on_authentication_error(
+        self,
+        request: HttpRequest,
+        provider: Any,
+        error: Any = None,
+        exception: Any = None,
+        extra_context: Any = None,
+    ) -> None:
+        """A citizen whose identification failed (cancelled, refused, replayed) gets the
+        citizens' page, not the staff one."""
+        slug = getattr(getattr(provider, "app", None), "provider_id", "")
+        idp = (
+            IdentityProvider.objects.select_related("organisation")
+            .filter(slug=slug, audience=IdentityProvider.Audience.CITIZENS)
+            .first()
+            if slug
+            else None
+        )
+        if idp is not None:
+            from finestreta.identity import electronic_id
+
+            electronic_id.refuse(request, idp)
+        super().on_authentication_error(request, provider, error, exception, extra_context)
+
     def pre_social_login(self, request: HttpRequest, sociallogin: SocialLogin) -> None:
         idp = identity_provider_for(sociallogin)
         if idp is None:
             raise ImmediateHttpResponse(render(request, "accounts/sso_refused.html", status=403))
+        from finestreta.identity import electronic_id
+
+        if idp.audience == IdentityProvider.Audience.CITIZENS or electronic_id.STATE_KEY in (
+            sociallogin.state.get("data") or {}
+        ):
+            electronic_id.complete(request, sociallogin, idp)  # raises: nobody signs in
         user = sociallogin.user
         if sociallogin.is_existing and not user.is_active:
             raise ImmediateHttpResponse(

@@ -86,8 +86,29 @@ def validate_identity_provider(idp: IdentityProvider) -> None:
                 % {"roles": ", ".join(sorted(roles))}
             }
         )
+    if idp.audience == IdentityProvider.Audience.CITIZENS and (
+        idp.role_mapping or idp.role_attribute
+    ):
+        raise ValidationError(
+            {"role_mapping": _("A citizens' provider grants no roles: leave the roles empty.")}
+        )
+    if idp.document_attribute and idp.audience != IdentityProvider.Audience.CITIZENS:
+        raise ValidationError(
+            {"document_attribute": _("Only a citizens' provider tells a document number.")}
+        )
     if idp.role_mapping and not idp.role_attribute:
         raise ValidationError({"role_attribute": _("Say which attribute carries the roles.")})
+
+
+def provider_origin(idp: IdentityProvider) -> str:
+    """The origin the browser is sent to for signing on: the IdP's single sign-on URL (SAML) or
+    the issuer's (OpenID Connect, whose authorization endpoint is on it in practice)."""
+    from finestreta.accounts.models import IdentityProvider
+    from finestreta.lib.csp import origin_of
+
+    if idp.protocol == IdentityProvider.Protocol.SAML:
+        return origin_of(idp.idp_sso_url)
+    return origin_of(idp.issuer)
 
 
 def sp_entity_id(idp: IdentityProvider) -> str:

@@ -25,6 +25,7 @@ from finestreta.accounts.forms import SecondFactorForm
 from finestreta.accounts.models import User
 from finestreta.accounts.services import Role
 from finestreta.accounts.sso_logout import provider_logout_url
+from finestreta.lib.csp import allow_form_action
 from finestreta.tenants import services as tenants
 
 
@@ -37,6 +38,10 @@ class StaffLoginView(auth_views.LoginView):
         context["demo_logins"] = DEMO_LOGINS if settings.DEBUG else []
         context["identity_providers"] = accounts.list_login_providers()
         return context
+
+    def render_to_response(self, context: dict[str, Any], **kwargs: Any) -> HttpResponse:
+        response = super().render_to_response(context, **kwargs)
+        return allow_form_action(response, [p.origin for p in context["identity_providers"]])
 
 
 @require_safe

@@ -112,10 +112,18 @@ class ConsentRecordAdmin(EvidenceAdmin):
 
 @admin.register(IdentityCheck)
 class IdentityCheckAdmin(EvidenceAdmin):
-    list_display = ("appointment", "method", "verified", "document_type", "agent", "checked_at")
+    list_display = (
+        "appointment",
+        "method",
+        "verified",
+        "document_type",
+        "agent",
+        "provider",
+        "checked_at",
+    )
     list_filter = ("method", "verified", "document_type")
     search_fields = ("appointment__code",)
-    exclude = ("document_hash", "code")
+    exclude = ("document_hash", "subject_hash", "code")
     list_select_related = ("appointment", "agent")
 
 

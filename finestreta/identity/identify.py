@@ -20,7 +20,13 @@ from django.utils.translation import gettext as _
 from finestreta.accounts.models import User
 from finestreta.appointments.models import Appointment
 from finestreta.identity import codes
-from finestreta.identity.models import CodePurpose, DocumentType, HabilitatedOfficial, IdentityCheck
+from finestreta.identity.models import (
+    Assurance,
+    CodePurpose,
+    DocumentType,
+    HabilitatedOfficial,
+    IdentityCheck,
+)
 from finestreta.identity.policy import Rules, rules_for
 from finestreta.privacy.models import AuditEvent
 from finestreta.privacy.services import record_event
@@ -72,7 +78,7 @@ def number_problem(document_type: str, number: str) -> str:
     return ""
 
 
-def _hash_key() -> bytes:
+def hash_key() -> bytes:
     if settings.IDENTITY_HASH_KEY:
         return settings.IDENTITY_HASH_KEY.encode()
     if not (settings.DEBUG or settings.TESTING):
@@ -87,7 +93,7 @@ def document_hash(document_type: str, number: str) -> str:
     """HMAC-SHA256 of the document's type and normalised number, under IDENTITY_HASH_KEY: the
     same document gives the same value, and the number cannot be read back from it."""
     message = f"{document_type}:{normalise_number(number)}".encode()
-    return hmac.new(_hash_key(), message, hashlib.sha256).hexdigest()
+    return hmac.new(hash_key(), message, hashlib.sha256).hexdigest()
 
 
 # --- Identifying -----------------------------------------------------------------------------
@@ -181,23 +187,32 @@ def identified(appointment: Appointment) -> IdentityCheck | None:
     """The latest check that identified the citizen, if any."""
     return (
         IdentityCheck.objects.filter(appointment=appointment, verified=True)
-        .select_related("agent")
+        .select_related("agent", "provider")
         .order_by("-checked_at", "-pk")
         .first()
     )
 
 
-def satisfies(check: IdentityCheck | None, rules: Rules) -> bool:
-    """Whether a check meets what the rules ask: a document check meets a code's too."""
-    from finestreta.identity.models import Assurance
+# What each way of identifying meets: an electronic identity meets every requirement, a
+# document checked on camera meets a code's too.
+MEETS = {
+    IdentityCheck.Method.CONTACT_CODE: {Assurance.CONTACT_CODE},
+    IdentityCheck.Method.ID_DOCUMENT: {Assurance.CONTACT_CODE, Assurance.ID_DOCUMENT},
+    IdentityCheck.Method.ELECTRONIC_ID: {
+        Assurance.CONTACT_CODE,
+        Assurance.ID_DOCUMENT,
+        Assurance.ELECTRONIC_ID,
+    },
+}
 
+
+def satisfies(check: IdentityCheck | None, rules: Rules) -> bool:
+    """Whether a check meets what the rules ask."""
     if rules.identity == Assurance.NONE:
         return True
     if check is None or not check.verified:
         return False
-    if rules.identity == Assurance.ID_DOCUMENT:
-        return check.method == IdentityCheck.Method.ID_DOCUMENT
-    return True
+    return rules.identity in MEETS[IdentityCheck.Method(check.method)]
 
 
 # --- Habilitated officials -------------------------------------------------------------------

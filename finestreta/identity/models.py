@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from finestreta.accounts.models import IdentityProvider
 from finestreta.appointments.models import Appointment
 from finestreta.catalogue.models import AttentionLevel, Service
 from finestreta.tenants.models import Organisation
@@ -21,6 +22,10 @@ class Assurance(models.TextChoices):
     NONE = "none", _("No identification")
     CONTACT_CODE = "contact_code", _("A code sent to the citizen's e-mail or mobile")
     ID_DOCUMENT = "id_document", _("An identity document shown on camera and checked by the agent")
+    ELECTRONIC_ID = (
+        "electronic_id",
+        _("Their electronic identity (such as idCAT Mòbil, a digital certificate or Cl@ve)"),
+    )
 
 
 class Recording(models.TextChoices):
@@ -90,6 +95,28 @@ class PolicyFields(models.Model):
             raise ValidationError(
                 {"asks_image_rights": _("The image is used only from a recording: allow one.")}
             )
+        organisation_id = self.organisation_of_rules()
+        if (
+            self.identity == Assurance.ELECTRONIC_ID
+            and organisation_id is not None
+            and not IdentityProvider.objects.filter(
+                organisation_id=organisation_id,
+                audience=IdentityProvider.Audience.CITIZENS,
+                is_active=True,
+            ).exists()
+        ):
+            raise ValidationError(
+                {
+                    "identity": _(
+                        "Add the organisation's citizen identity service first (Identity "
+                        "providers, for citizens)."
+                    )
+                }
+            )
+
+    def organisation_of_rules(self) -> int | None:
+        """The organisation whose rules these are (None while the form has not said)."""
+        raise NotImplementedError
 
 
 class LevelPolicy(PolicyFields):
@@ -119,6 +146,9 @@ class LevelPolicy(PolicyFields):
     def __str__(self) -> str:
         return str(AttentionLevel(self.attention_level).label)
 
+    def organisation_of_rules(self) -> int | None:
+        return self.organisation_id
+
 
 class ServicePolicy(PolicyFields):
     """A service's own rules, in place of its attention level's."""
@@ -133,6 +163,12 @@ class ServicePolicy(PolicyFields):
 
     def __str__(self) -> str:
         return str(self.service)
+
+    def organisation_of_rules(self) -> int | None:
+        try:
+            return self.service.organisation_id
+        except Service.DoesNotExist:
+            return None
 
 
 class ConsentKind(models.TextChoices):
@@ -313,6 +349,7 @@ class IdentityCheck(models.Model):
     class Method(models.TextChoices):
         CONTACT_CODE = "contact_code", _("Code sent to their e-mail or mobile")
         ID_DOCUMENT = "id_document", _("Identity document checked on camera")
+        ELECTRONIC_ID = "electronic_id", _("Electronic identity")
 
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="+", verbose_name=_("organisation")
@@ -325,12 +362,28 @@ class IdentityCheck(models.Model):
     )
     method = models.CharField(_("method"), max_length=16, choices=Method.choices)
     verified = models.BooleanField(_("identified"))
+    # Empty for an electronic identity: the citizen identified themselves at their provider.
     agent = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
         verbose_name=_("agent"),
     )
+    provider = models.ForeignKey(
+        "accounts.IdentityProvider",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("electronic identity service"),
+    )
+    # What the provider asserted: the person's name (shown to the agent), the level of assurance
+    # it states (OpenID Connect's acr), and a keyed hash of the subject it identifies them by.
+    identified_name = models.CharField(_("name given by the provider"), max_length=300, blank=True)
+    assurance_level = models.CharField(_("level of assurance"), max_length=200, blank=True)
+    subject_hash = models.CharField(max_length=64, blank=True)
     document_type = models.CharField(
         _("document"), max_length=10, choices=DocumentType.choices, blank=True
     )

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from finestreta.accounts.models import User
 from finestreta.appointments.models import Appointment
-from finestreta.identity import codes, consent, identify, signatures
+from finestreta.identity import codes, consent, electronic_id, identify, signatures
 from finestreta.identity.models import (
     Assurance,
     CodePurpose,
@@ -44,6 +44,7 @@ class Panel:
     pending_signature: Signature | None = None
     signatures: list[Signature] = field(default_factory=list)
     shared_files: list[SharedFile] = field(default_factory=list)
+    electronic_services: list[str] = field(default_factory=list)
 
     @property
     def signs(self) -> bool:
@@ -69,6 +70,10 @@ class Panel:
         return self.rules.signature == SignatureRoute.HABILITATED
 
     @property
+    def asks_electronic_id(self) -> bool:
+        return self.rules.identity == Assurance.ELECTRONIC_ID
+
+    @property
     def offers_code(self) -> bool:
         return self.rules.identity == Assurance.CONTACT_CODE and bool(self.destinations)
 
@@ -82,7 +87,7 @@ def build(appointment: Appointment, *, user: User, now: dt.datetime) -> Panel:
     check = identify.identified(appointment)
     last = (
         IdentityCheck.objects.filter(appointment=appointment)
-        .select_related("agent")
+        .select_related("agent", "provider")
         .order_by("-checked_at", "-pk")
         .first()
     )
@@ -105,6 +110,11 @@ def build(appointment: Appointment, *, user: User, now: dt.datetime) -> Panel:
         ),
         signatures=asked_for,
         shared_files=list(SharedFile.objects.filter(room__appointment=appointment)),
+        electronic_services=[
+            p.name for p in electronic_id.citizen_providers(appointment.organisation_id)
+        ]
+        if rules.identity == Assurance.ELECTRONIC_ID
+        else [],
     )
 
 

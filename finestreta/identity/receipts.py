@@ -51,6 +51,11 @@ def when(value: dt.datetime | None, zone: str) -> str:
 def identification(check: IdentityCheck | None) -> str:
     if check is None:
         return _("Not asked by this procedure.")
+    if check.method == IdentityCheck.Method.ELECTRONIC_ID or check.agent is None:
+        return _("With their electronic identity (%(service)s), as %(name)s.") % {
+            "service": check.provider.name if check.provider else "",
+            "name": check.identified_name,
+        }
     agent = check.agent.get_full_name() or check.agent.get_username()
     if check.method == IdentityCheck.Method.CONTACT_CODE:
         return _("With a one-time code sent to their contact, checked by %(agent)s.") % {

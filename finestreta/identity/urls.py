@@ -14,6 +14,11 @@ urlpatterns = [
         views.withdraw,
         name="withdraw",
     ),
+    path(
+        "<slug:org>/video/<str:token>/identity/<slug:provider>/",
+        views.electronic_identity,
+        name="electronic-identity",
+    ),
     path("<slug:org>/video/<str:token>/signature/", views.signature_panel, name="signature"),
     path("<slug:org>/video/<str:token>/signature/<int:signature>/sign/", views.sign, name="sign"),
     path(

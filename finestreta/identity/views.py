@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST, require_safe
 from finestreta.appointments.common import InvalidLink
 from finestreta.appointments.models import Appointment
 from finestreta.appointments.web import limited, too_many
-from finestreta.identity import codes, consent, panel, signatures
+from finestreta.identity import codes, consent, electronic_id, panel, signatures
 from finestreta.identity.forms import CitizenConsentForm, SignCodeForm
 from finestreta.identity.models import ConsentMethod, ConsentRecord, Signature
 from finestreta.lib.net import client_ip
@@ -67,6 +67,18 @@ def answer(request: HttpRequest, org: str, token: str) -> HttpResponse:
     panel.tell_staff(services.get_room(appointment))
     messages.success(request, _("Thank you: your answers are saved."))
     return _back(org, token)
+
+
+@require_POST
+def electronic_identity(request: HttpRequest, org: str, token: str, provider: str) -> HttpResponse:
+    """The citizen chose to identify with one of the organisation's identity services: off to
+    it, and back to the page before the call (identity.electronic_id)."""
+    appointment = _appointment(org, token)
+    if limited(request, "identity"):
+        return too_many(request, appointment.organisation)
+    return electronic_id.start(
+        request, appointment=appointment, token=token, provider_slug=provider
+    )
 
 
 @require_POST

@@ -15,11 +15,13 @@ from django.utils import timezone, translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from finestreta.accounts.sso_config import provider_origin
 from finestreta.appointments.common import InvalidLink
 from finestreta.appointments.models import Appointment
-from finestreta.identity import consent
+from finestreta.identity import consent, electronic_id
 from finestreta.identity.forms import CitizenConsentForm
 from finestreta.identity.views import signature_context
+from finestreta.lib.csp import allow_form_action
 from finestreta.tenants.models import Organisation
 from finestreta.tenants.services import get_public_organisation
 from finestreta.video import services
@@ -39,9 +41,12 @@ def precall(request: HttpRequest, org: str, token: str) -> HttpResponse:
         return _invalid_link(request, organisation)
     context = _page(appointment, token, now)
     context.update(_consents(appointment))
+    context.update(electronic_id.for_citizen(appointment))
     turn_servers = services.check_turn_servers(context["room"])
     context.update(turn_servers=json.dumps(turn_servers), relay_check=bool(turn_servers))
-    return render(request, "video/precall.html", context)
+    response = render(request, "video/precall.html", context)
+    # "Identify me with …" leads to the identity services.
+    return allow_form_action(response, map(provider_origin, context["identity_providers"]))
 
 
 @require_safe

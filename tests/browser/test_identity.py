@@ -6,12 +6,15 @@ withdrawal live. axe-core finds nothing on either page with the answers shown.""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
+import pytest
+from allauth.socialaccount.models import SocialAccount
 from playwright.sync_api import expect
 
+from finestreta.accounts.models import IdentityProvider
 from finestreta.appointments.models import Appointment
-from finestreta.identity.models import ConsentRecord, IdentityCheck
+from finestreta.identity.models import Assurance, ConsentRecord, IdentityCheck, ServicePolicy
 from finestreta.notifications.models import Message
 from tests.browser.conftest import Visit
 from tests.browser.data import BrowserData
@@ -24,9 +27,12 @@ from tests.browser.test_video import (
     video_appointment,
     wait_state,
 )
+from tests.idp.oidc import OidcClient, OidcProvider, OidcUser, run_oidc_provider
 from tests.processes import wait_until
 
 __all__ = ["video_appointment"]  # the fixture, shared with the video tests
+CITIZEN = OidcUser("12345678Z", "marta-secret", "marta@example.net", "Marta", "Vidal")
+SECRET = "a-client-secret-known-to-both"  # noqa: S105 - test provider only
 
 
 def test_the_citizen_consents_by_keyboard_and_the_agent_identifies_them_in_the_call(
@@ -162,4 +168,72 @@ def test_the_citizen_signs_in_the_call_with_the_keyboard_and_downloads_the_recei
     wait_state(citizen, "admitted")
     problems += [f"citizen after signing: {p}" for p in check_page(visitor, "en")]
     problems += [f"agent after the signature: {p}" for p in check_page(agent, "en")]
+    assert not problems, "\n\n".join(problems)
+
+
+@pytest.fixture(scope="module")
+def citizen_provider() -> Iterator[OidcProvider]:
+    with run_oidc_provider(users=[CITIZEN]) as provider:
+        yield provider
+
+
+def test_the_citizen_identifies_with_their_electronic_identity_by_keyboard_and_the_agent_sees_it(
+    browser_data: BrowserData,
+    video_appointment: Appointment,
+    open_call: Callable[..., Visit],
+    asgi_server: str,
+    citizen_provider: OidcProvider,
+) -> None:
+    problems: list[str] = []
+    citizen_provider.add_client(
+        OidcClient(
+            client_id="finestreta-browser",
+            client_secret=SECRET,
+            redirect_uris=(f"{asgi_server}/auth/oidc/valid-browser/login/callback/",),
+        )
+    )
+    IdentityProvider.objects.create(
+        organisation=video_appointment.organisation,
+        slug="valid-browser",
+        name="VÀLid",
+        audience=IdentityProvider.Audience.CITIZENS,
+        protocol=IdentityProvider.Protocol.OIDC,
+        issuer=citizen_provider.issuer,
+        client_id="finestreta-browser",
+        client_secret=SECRET,
+        scopes="openid profile",
+        document_attribute="preferred_username",
+    )
+    ServicePolicy.objects.create(
+        service=video_appointment.service, identity=Assurance.ELECTRONIC_ID
+    )
+    Appointment.objects.filter(pk=video_appointment.pk).update(id_document="12345678Z")
+
+    agent = open_call("en", user=browser_data.staff)
+    agent.goto(room_path(video_appointment))
+    staff = agent.page
+    expect(staff.locator("#identity-how")).to_contain_text("electronic identity (VÀLid)")
+    staff.evaluate("() => { window.notReloaded = true; }")
+
+    citizen = open_call("en")
+    page = citizen.page
+    citizen.goto(precall_path(video_appointment))
+    expect(page.locator("#identity-why")).to_contain_text("needs you to identify yourself")
+    problems += [f"page before the call, to identify: {p}" for p in check_page(citizen, "en")]
+    tab_to(page, "identify-valid-browser")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{citizen_provider.base_url}/**")  # at the provider
+    page.fill("#id_username", CITIZEN.username)
+    page.fill("#id_password", CITIZEN.password)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(re.escape(precall_path(video_appointment)) + "#identity$"))
+    expect(page.locator(".messages")).to_contain_text("you have identified yourself")
+    expect(page.locator("#identity-done")).to_contain_text("You identified yourself with VÀLid")
+    problems += [f"page before the call, identified: {p}" for p in check_page(citizen, "en")]
+
+    # The agent's panel, in the call, changed in place.
+    expect(staff.locator("#identity-state")).to_contain_text("as Marta Vidal", timeout=15_000)
+    assert staff.evaluate("() => window.notReloaded === true")  # the page was not reloaded
+    assert IdentityCheck.objects.get().verified
+    assert not SocialAccount.objects.exists()
     assert not problems, "\n\n".join(problems)
