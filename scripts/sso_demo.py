@@ -1,10 +1,10 @@
 """`make sso-demo`: the demo with working single sign-on.
 
 Starts a SAML 2.0 IdP (SimpleSAMLphp, standing in for the Generalitat's GICAR) and an OpenID
-Connect provider (django-oauth-toolkit, standing in for the town council's), configures them as the
-two demo organisations' identity providers in the development database, and keeps them running
-until Ctrl-C. Run `make run` in another terminal. Development only: it refuses to run with
-DEBUG off.
+Connect provider (django-oauth-toolkit, standing in for the town council's, and for VÀLid, the
+citizens' electronic identity), configures them as the demo organisations' identity providers in
+the development database, and keeps them running until Ctrl-C. Run `make run` in another
+terminal. Development only: it refuses to run with DEBUG off.
 """
 
 from __future__ import annotations
@@ -68,6 +68,8 @@ SAML_USERS = [
 ]
 OIDC_USERS = [
     OidcUser("marta", PASSWORD, "marta.soler@vilanova.example", "Marta", "Soler", ("oac",)),
+    # A citizen of the VÀLid stand-in: the user name is the DNI, released as preferred_username.
+    OidcUser("12345678Z", PASSWORD, "jordi.puig@example.net", "Jordi", "Puig"),
 ]
 
 
@@ -88,7 +90,12 @@ def main() -> int:
                     "demo-client-secret",
                     redirect_uris=(f"{site}/auth/oidc/vilanova-sso/login/callback/",),
                     post_logout_redirect_uris=(f"{site}/",),
-                )
+                ),
+                OidcClient(
+                    "finestreta-valid",
+                    "demo-valid-secret",
+                    redirect_uris=(f"{site}/auth/oidc/generalitat-valid/login/callback/",),
+                ),
             ],
         ) as oidc,
     ):
@@ -130,8 +137,29 @@ def main() -> int:
         )
         oidc_idp.full_clean()
         oidc_idp.save()
+        valid, _ = IdentityProvider.objects.update_or_create(
+            slug="generalitat-valid",
+            defaults={
+                "organisation": gencat,
+                "name": "VÀLid (demo)",
+                "audience": IdentityProvider.Audience.CITIZENS,
+                "is_active": True,
+                "protocol": IdentityProvider.Protocol.OIDC,
+                "issuer": oidc.issuer,
+                "client_id": "finestreta-valid",
+                "client_secret": "demo-valid-secret",
+                "scopes": "openid profile",
+                "document_attribute": "preferred_username",
+            },
+        )
+        valid.full_clean()
+        valid.save()
         print(f"SAML IdP (GICAR demo):  {idp.base_url}  users: laia, pere, nuria")
         print(f"OIDC provider (demo):   {oidc.base_url}  user: marta")
+        print(
+            "VÀLid (demo), for citizens: the Generalitat's join links offer it before calls "
+            "that identify the citizen; user 12345678Z."
+        )
         print(f"Password for all: {PASSWORD}. Log in at {site}/accounts/login/ (run `make run`).")
         print("nuria has no role yet: grant one as gencat-admin in the administration.")
         print("Press Ctrl-C to stop the identity providers.")
@@ -142,9 +170,9 @@ def main() -> int:
                 time.sleep(0.5)
         except KeyboardInterrupt:
             pass
-        IdentityProvider.objects.filter(slug__in=["generalitat-gicar", "vilanova-sso"]).update(
-            is_active=False
-        )
+        IdentityProvider.objects.filter(
+            slug__in=["generalitat-gicar", "vilanova-sso", "generalitat-valid"]
+        ).update(is_active=False)
     return 0
 
 
