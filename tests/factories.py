@@ -129,6 +129,16 @@ class IdentityProviderFactory(DjangoModelFactory):
     client_id = factory.Sequence(lambda n: f"client-{n}")
     client_secret = "not-a-real-secret"  # noqa: S105
 
+    class Params:
+        # A citizens' electronic identity service, as VÀLid: the test OIDC provider releases
+        # the username (the DNI in these tests) as preferred_username.
+        citizens = factory.Trait(
+            name="VÀLid",
+            audience=IdentityProvider.Audience.CITIZENS,
+            scopes="openid profile",
+            document_attribute="preferred_username",
+        )
+
 
 class WorkingPatternFactory(DjangoModelFactory):
     """Office hours 9:00–14:00 for one weekday (Monday unless told), from 2026."""

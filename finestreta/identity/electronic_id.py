@@ -41,10 +41,8 @@ from finestreta.accounts.sso_config import build_social_app
 from finestreta.appointments.common import InvalidLink
 from finestreta.appointments.models import Appointment
 from finestreta.identity import identify
-from finestreta.identity.models import DocumentType, IdentityCheck
+from finestreta.identity.models import Assurance, DocumentType, IdentityCheck
 from finestreta.identity.policy import rules_for
-from finestreta.privacy.models import AuditEvent
-from finestreta.privacy.services import record_event
 
 STATE_KEY = "finestreta_citizen_identity"
 logger = logging.getLogger(__name__)
@@ -78,8 +76,6 @@ def for_citizen(appointment: Appointment) -> dict[str, Any]:
     """What the page before the call shows about identifying with an electronic identity: the
     services to choose from (when the procedure identifies the citizen at all), whether it is
     required, and how the latest attempt went."""
-    from finestreta.identity.models import Assurance
-
     rules = rules_for(appointment.service)
     providers = citizen_providers(appointment.organisation_id) if rules.identifies else []
     check = latest_check(appointment) if providers else None
@@ -246,18 +242,8 @@ def record_electronic_identity(
             document_number=number if number and rules.keeps_document_number else "",
             checked_at=now,
         )
-        details: dict[str, Any] = {
-            "method": check.method,
-            "verified": verified,
-            "provider": provider.slug,
-            "booked_document": bool(booked),
-        }
-        record_event(
-            action=AuditEvent.Action.IDENTITY_CHECKED,
-            actor=None,
-            organisation=appointment.organisation,
-            target=appointment,
-            details=details,
+        identify.audit_check(
+            check, extra={"provider": provider.slug, "booked_document": bool(booked)}
         )
     return check
 

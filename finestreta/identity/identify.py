@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import hmac
 import re
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -117,7 +118,7 @@ def identify_by_code(
             code=verified,
             checked_at=now,
         )
-        _audit(check, extra={"channel": verified.channel})
+        audit_check(check, extra={"channel": verified.channel})
     return check
 
 
@@ -169,11 +170,12 @@ def check_document(
             expires_on=expires_on,
             checked_at=now,
         )
-        _audit(check, extra={"document_type": document_type})
+        audit_check(check, extra={"document_type": document_type})
     return check
 
 
-def _audit(check: IdentityCheck, *, extra: dict[str, str]) -> None:
+def audit_check(check: IdentityCheck, *, extra: dict[str, Any]) -> None:
+    """The audit event of an identity check (no actor for an electronic identity)."""
     record_event(
         action=AuditEvent.Action.IDENTITY_CHECKED,
         actor=check.agent,

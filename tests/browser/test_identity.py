@@ -12,7 +12,6 @@ import pytest
 from allauth.socialaccount.models import SocialAccount
 from playwright.sync_api import expect
 
-from finestreta.accounts.models import IdentityProvider
 from finestreta.appointments.models import Appointment
 from finestreta.identity.models import Assurance, ConsentRecord, IdentityCheck, ServicePolicy
 from finestreta.notifications.models import Message
@@ -27,6 +26,7 @@ from tests.browser.test_video import (
     video_appointment,
     wait_state,
 )
+from tests.factories import IdentityProviderFactory
 from tests.idp.oidc import OidcClient, OidcProvider, OidcUser, run_oidc_provider
 from tests.processes import wait_until
 
@@ -192,17 +192,13 @@ def test_the_citizen_identifies_with_their_electronic_identity_by_keyboard_and_t
             redirect_uris=(f"{asgi_server}/auth/oidc/valid-browser/login/callback/",),
         )
     )
-    IdentityProvider.objects.create(
+    IdentityProviderFactory(
         organisation=video_appointment.organisation,
         slug="valid-browser",
-        name="VÀLid",
-        audience=IdentityProvider.Audience.CITIZENS,
-        protocol=IdentityProvider.Protocol.OIDC,
+        citizens=True,
         issuer=citizen_provider.issuer,
         client_id="finestreta-browser",
         client_secret=SECRET,
-        scopes="openid profile",
-        document_attribute="preferred_username",
     )
     ServicePolicy.objects.create(
         service=video_appointment.service, identity=Assurance.ELECTRONIC_ID

@@ -20,7 +20,7 @@ from finestreta.appointments.services import join_token
 from finestreta.catalogue.models import AttentionLevel
 from finestreta.identity import identify
 from finestreta.identity.models import Assurance, IdentityCheck, ServicePolicy
-from tests.factories import AppointmentFactory, ServiceFactory
+from tests.factories import AppointmentFactory, IdentityProviderFactory, ServiceFactory
 from tests.idp.oidc import (
     OidcClient,
     OidcProvider,
@@ -121,20 +121,15 @@ def valid(base: str, oidc_provider: OidcProvider, personas: Personas) -> Site:
             redirect_uris=(f"{base}/auth/oidc/org-a-valid/login/callback/",),
         )
     )
-    provider = IdentityProvider(
+    provider = IdentityProviderFactory(
         organisation=personas.org_a,
         slug="org-a-valid",
-        name="VÀLid",
-        audience=IdentityProvider.Audience.CITIZENS,
-        protocol=IdentityProvider.Protocol.OIDC,
+        citizens=True,
         issuer=oidc_provider.issuer,
         client_id="finestreta-valid",
         client_secret=SECRET,
-        scopes="openid profile",
-        document_attribute="preferred_username",
     )
     provider.full_clean()
-    provider.save()
     return Site(base, appointment_for(personas, "12345678-Z"))
 
 

@@ -33,7 +33,7 @@ from finestreta.identity.models import (
 from finestreta.identity.policy import Rules
 from finestreta.privacy.models import AuditEvent
 from finestreta.video import services
-from tests.factories import AppointmentFactory, ServiceFactory
+from tests.factories import AppointmentFactory, IdentityProviderFactory, ServiceFactory
 from tests.personas import Personas, log_in
 
 START = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
@@ -47,21 +47,11 @@ def clock() -> Iterator[None]:
         yield
 
 
-def citizens_provider(organisation: Any, slug: str = "valid", **fields: Any) -> IdentityProvider:
-    provider = IdentityProvider(
-        organisation=organisation,
-        slug=slug,
-        name="VÀLid",
-        audience=IdentityProvider.Audience.CITIZENS,
-        protocol=IdentityProvider.Protocol.OIDC,
-        issuer="https://valid.example/o",
-        client_id="finestreta",
-        client_secret="secret",  # noqa: S106 - nothing is contacted
-        document_attribute="preferred_username",
-        **fields,
+def citizens_provider(organisation: Any, slug: str = "valid") -> IdentityProvider:
+    provider = IdentityProviderFactory(
+        organisation=organisation, slug=slug, citizens=True, issuer="https://valid.example/o"
     )
-    provider.full_clean()
-    provider.save()
+    provider.full_clean()  # a valid configuration, as the administration would save it
     return provider
 
 
@@ -235,15 +225,7 @@ def test_only_the_organisations_own_citizens_providers_can_be_started(
     client: Client, appointment: Appointment, personas: Personas
 ) -> None:
     citizens_provider(personas.org_b, slug="valid-b")
-    staff = IdentityProvider.objects.create(
-        organisation=personas.org_a,
-        slug="gicar",
-        name="GICAR",
-        protocol=IdentityProvider.Protocol.OIDC,
-        issuer="https://gicar.example/o",
-        client_id="x",
-        client_secret="y",  # noqa: S106
-    )
+    staff = IdentityProviderFactory(organisation=personas.org_a, slug="gicar")
     base = f"/org-a/video/{join_token(appointment)}/identity/"
     assert client.post(f"{base}valid-b/").status_code == 404
     assert client.post(f"{base}{staff.slug}/").status_code == 404
