@@ -12,6 +12,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 
+from finestreta.lib.webserver import settle  # noqa: E402
 from finestreta.queueing.consumers import DeskConsumer  # noqa: E402
 from finestreta.video.routing import websocket_urlpatterns as video_websockets  # noqa: E402
 
@@ -28,3 +29,5 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+settle()

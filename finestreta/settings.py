@@ -124,6 +124,11 @@ if DATABASE_URL:
             DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0), conn_health_checks=True
         )
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's client-side binding prepares nothing; the few statements of the queue's hot
+        # path ask for it (finestreta.lib.prepared). psycopg prepares none while this is None,
+        # Django's default, so it is a threshold no other statement reaches.
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 2**31 - 1
 else:
     # The embedded default: SQLite in WAL mode (see finestreta.lib.apps for the PRAGMAs).
     DATABASES = {

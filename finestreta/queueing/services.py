@@ -10,17 +10,19 @@ is offered to one agent at a time (the offer is a conditional update of a still-
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, Q
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from finestreta.accounts.models import Membership
 from finestreta.catalogue.models import OutcomeCode, Service
+from finestreta.lib import prepared
 from finestreta.queueing import booked, events, routing, sharing, walk_in
 from finestreta.queueing.hours import QueueHours, queue_hours  # noqa: F401 - public face
 from finestreta.queueing.models import DeskStatus, Lapse, QueueEntry
@@ -312,17 +314,20 @@ def candidates(agent: routing.Agent, now: dt.datetime) -> list[QueueEntry]:
 
     to_db = connection.ops.adapt_datetimefield_value
     table, lapses = QueueEntry._meta.db_table, Lapse._meta.db_table
-    columns = ", ".join(["id", *WAITING_FIELDS])
+    fields = prepared.columns_of(QueueEntry, ["id", *WAITING_FIELDS])
+    columns = ", ".join(fields)
     language = "language = ''"
     if languages:
         language = f"(language = '' OR language IN ({marks(languages)}))"
     sign = "" if agent.sign_language else "AND NOT sign_language"
     common = f"""
-        state = %s AND organisation_id IN ({marks(organisations)}) AND {language} {sign}
+        state = '{State.WAITING}' AND organisation_id IN ({marks(organisations)})
+        AND {language} {sign}
         AND id NOT IN (SELECT entry_id FROM {lapses} WHERE membership_id = %s AND at > %s)
     """  # noqa: S608 - only table names and placeholders are formatted in
+    # The state is written in, not a parameter: a prepared statement's generic plan can then
+    # use the partial indexes of waiting citizens.
     common_params: list[object] = [
-        State.WAITING,
         *organisations,
         *languages,
         agent.id,
@@ -336,34 +341,41 @@ def candidates(agent: routing.Agent, now: dt.datetime) -> list[QueueEntry]:
             ORDER BY priority DESC, due, id LIMIT %s) AS booked"""  # noqa: S608
     ]
     params = [*common_params, *services_, to_db(now), CANDIDATES]
-    for service_id in services_:
+    for n, service_id in enumerate(services_):  # the same SQL for any services: prepared once
         parts.append(
             f"""SELECT {columns} FROM (
                 SELECT {columns} FROM {table}
                 WHERE {common} AND service_id = %s AND due IS NULL
-                ORDER BY priority DESC, joined_at, id LIMIT %s) AS walk_ins_{service_id}"""  # noqa: S608
+                ORDER BY priority DESC, joined_at, id LIMIT %s) AS walk_ins_{n}"""  # noqa: S608
         )
         params += [*common_params, service_id, CANDIDATES]
-    return list(QueueEntry.objects.raw(" UNION ALL ".join(parts), params))
+    return prepared.instances(QueueEntry, fields, " UNION ALL ".join(parts), params)
 
 
 def offer_next(*, membership: Membership, now: dt.datetime) -> QueueEntry | None:
     """Offer the next citizen to an available agent who holds no offer; None when there is
     nobody for them (or they hold an offer already). The offer lapses after
     QUEUE_OFFER_SECONDS unless accepted. The offer is a conditional update (the citizen must
-    still be waiting): when the first in turn was offered to another agent a moment before,
-    the next in turn is tried; the database refuses a second offer to one agent."""
+    still be waiting, the agent still available): when the first in turn was offered to another
+    agent a moment before, the next in turn is tried; the database refuses a second offer to one
+    agent.
+
+    Three prepared statements and no transaction of their own (ADR 30): the agent's desk and
+    skills, the first candidates, the offer. The offer's update is the only write and checks
+    the desk again, so the reads need no lock. Inside a caller's transaction they run in a
+    savepoint."""
+    scope = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
     try:
-        with transaction.atomic():
-            desk = _lock_desk(membership)
+        with scope:
+            desk, (own, shared) = _desk_and_skills(membership, now)
             if desk is None or desk.state != Desk.AVAILABLE:
                 return None
-            agent = as_agent(membership, desk, now=now)
+            agent = as_agent(membership, desk, services=set(own), shared=shared)
             found = {entry.pk: entry for entry in candidates(agent, now)}
             # The agent's own recent lapses are left out in SQL; nobody else's matter here.
             waiting = [as_waiting(entry) for entry in found.values()]
             for choice in routing.in_turn_for(agent, waiting, now):
-                if _take(choice.id, membership, now, desk_locked=True):
+                if _take(choice.id, membership, now):
                     events.changed(membership.organisation_id)
                     entry = found[choice.id]
                     entry.state, entry.offered_to = State.OFFERED, membership
@@ -374,18 +386,26 @@ def offer_next(*, membership: Membership, now: dt.datetime) -> QueueEntry | None
     return None
 
 
-def _lock_desk(membership: Membership) -> DeskStatus | None:
-    """The agent's desk row, locked for the decision (plain SQL: it runs for every decision)."""
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    table = DeskStatus._meta.db_table
-    found = list(
-        DeskStatus.objects.raw(
-            f"SELECT id, membership_id, state, reason, since FROM {table}"  # noqa: S608
-            f" WHERE membership_id = %s{lock}",
-            [membership.pk],
-        )
+def _desk_and_skills(
+    membership: Membership, now: dt.datetime
+) -> tuple[DeskStatus | None, tuple[frozenset[int], sharing.SharedSkills]]:
+    """The agent's desk row and their skills (`sharing.agent_skills`) in one read: plain,
+    prepared SQL, as it runs for every decision."""
+    fields = prepared.columns_of(DeskStatus, ["id", "membership_id", "state", "reason", "since"])
+    skills, params = sharing.skills_query(membership.pk, now)
+    columns = ", ".join("d." + field for field in fields)
+    sql = (
+        f"SELECT {columns}, k.service_id, k.host_id"  # noqa: S608 - only names are formatted in
+        f" FROM {DeskStatus._meta.db_table} d LEFT JOIN ({skills}) k ON 1 = 1"
+        " WHERE d.membership_id = %s"
     )
-    return found[0] if found else None
+    rows = prepared.instances(
+        DeskStatus, fields, sql, [*params, membership.pk], extra=["service_id", "host_id"]
+    )
+    if not rows:
+        return None, (frozenset(), sharing.NONE)
+    skills_ = sharing.skills_from((row.service_id, row.host_id) for row in rows)  # type: ignore[attr-defined]
+    return rows[0], skills_
 
 
 def route(*, organisation: Organisation, now: dt.datetime) -> list[QueueEntry]:
@@ -445,37 +465,35 @@ def route(*, organisation: Organisation, now: dt.datetime) -> list[QueueEntry]:
     return made
 
 
-def _take(entry_id: int, membership: Membership, now: dt.datetime, *, desk_locked: bool) -> bool:
-    """Record one offer if the citizen is still waiting and the agent still available (checked
-    here unless the caller holds the desk row locked); the database refuses a second offer to
-    one agent (IntegrityError)."""
-    if desk_locked:  # every decision takes this path: plain SQL (bench/queue_routing.py)
-        to_db = connection.ops.adapt_datetimefield_value
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {QueueEntry._meta.db_table} SET state = %s, offered_to_id = %s,"  # noqa: S608
-                " offered_at = %s, offer_expires_at = %s WHERE id = %s AND state = %s",
-                [
-                    State.OFFERED,
-                    membership.pk,
-                    to_db(now),
-                    to_db(now + offer_seconds()),
-                    entry_id,
-                    State.WAITING,
-                ],
-            )
-            return cursor.rowcount > 0
-    offer = QueueEntry.objects.filter(pk=entry_id, state=State.WAITING)
-    if not desk_locked:
-        available = DeskStatus.objects.filter(membership=membership, state=Desk.AVAILABLE)
-        offer = offer.filter(Exists(available))
-    taken = offer.update(
-        state=State.OFFERED,
-        offered_to=membership,
-        offered_at=now,
-        offer_expires_at=now + offer_seconds(),
+def _take(entry_id: int, membership: Membership, now: dt.datetime) -> bool:
+    """Record one offer if the citizen is still waiting and the agent still available; the
+    database refuses a second offer to one agent (IntegrityError). One prepared statement, as
+    every decision runs it (bench/queue_routing.py).
+
+    On PostgreSQL the desk is read FOR SHARE: an agent pausing at that moment either waits for
+    the offer (and then withdraws it) or is waited for, and the offer, reading the desk again,
+    is not made. SQLite runs one writer at a time. Run on its own (autocommit), the offer's
+    commit does not wait for the disk (ADR 30): RETURNING calls `set_config` for this
+    statement's own transaction, only when the offer is made. A database crash could then lose
+    the last fraction of a second of offers, which leaves those citizens waiting as before (an
+    offer lapses anyway); the order of changes is kept. In a caller's transaction the caller's
+    commit is left as it is."""
+    postgres = connection.vendor == "postgresql"
+    share = " FOR SHARE" if postgres else ""
+    relaxed = postgres and not connection.in_atomic_block
+    returning = " RETURNING set_config('synchronous_commit', 'off', true)" if relaxed else ""
+    to_db = connection.ops.adapt_datetimefield_value
+    # The states are written in, not bound: the statement's generic plan can then use the
+    # partial indexes (finestreta.lib.prepared).
+    sql = (
+        f"UPDATE {QueueEntry._meta.db_table} SET state = '{State.OFFERED}',"  # noqa: S608
+        " offered_to_id = %s, offered_at = %s, offer_expires_at = %s"
+        f" WHERE id = %s AND state = '{State.WAITING}' AND EXISTS ("
+        f"SELECT 1 FROM {DeskStatus._meta.db_table} WHERE membership_id = %s"
+        f" AND state = '{Desk.AVAILABLE}'{share}){returning}"
     )
-    return bool(taken)
+    params = [membership.pk, to_db(now), to_db(now + offer_seconds()), entry_id, membership.pk]
+    return prepared.run(sql, params) > 0
 
 
 def _offer(membership: Membership, entry_id: int, now: dt.datetime) -> QueueEntry | None:
@@ -483,7 +501,7 @@ def _offer(membership: Membership, entry_id: int, now: dt.datetime) -> QueueEntr
     meanwhile."""
     try:
         with transaction.atomic():
-            taken = _take(entry_id, membership, now, desk_locked=False)
+            taken = _take(entry_id, membership, now)
     except IntegrityError:
         return None
     return QueueEntry.objects.get(pk=entry_id) if taken else None

@@ -15,7 +15,7 @@ every other citizen stay out of their reach.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import connection
@@ -23,6 +23,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from finestreta.appointments.models import Appointment
+from finestreta.lib import prepared
 from finestreta.queueing.models import QueueEntry, SharingAgreement
 
 
@@ -90,6 +91,14 @@ def agent_skills(membership_id: int, now: dt.datetime) -> tuple[frozenset[int], 
     """One agent's own procedures and what agreements in force add, in one read: it runs for
     every routing decision (bench/queue_routing.py), where building two ORM queries cost more
     than running them. The same rules as `in_force`."""
+    sql, params = skills_query(membership_id, now)
+    return skills_from(prepared.fetch(sql, params))
+
+
+def skills_query(membership_id: int, now: dt.datetime) -> tuple[str, list[object]]:
+    """The SQL of `agent_skills` and its parameters, for a caller that joins it to a read of
+    its own (a routing decision reads it with the agent's locked desk): rows of (service,
+    0) for the agent's own procedures and (service, host) for those an agreement adds."""
     from finestreta.accounts.models import Membership
     from finestreta.tenants.models import Organisation
 
@@ -100,7 +109,7 @@ def agent_skills(membership_id: int, now: dt.datetime) -> tuple[frozenset[int], 
     organisations = Organisation._meta.db_table
     today = connection.ops.adapt_datefield_value(timezone.localdate(now))
     sql = f"""
-        SELECT service_id, 0 FROM {own} WHERE membership_id = %s
+        SELECT service_id, 0 AS host_id FROM {own} WHERE membership_id = %s
         UNION ALL
         SELECT s.service_id, a.host_id
         FROM {agents} g
@@ -114,14 +123,18 @@ def agent_skills(membership_id: int, now: dt.datetime) -> tuple[frozenset[int], 
           AND (a.ends_on IS NULL OR a.ends_on >= %s)
           AND h.is_active = %s AND p.is_active = %s
     """  # noqa: S608 - only table names are formatted in
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [membership_id, membership_id, today, today, True, True])
-        rows = cursor.fetchall()
-    services = frozenset(service for service, host in rows if not host)
-    hosts = frozenset(host for _service, host in rows if host)
+    return sql, [membership_id, membership_id, today, today, True, True]
+
+
+def skills_from(rows: Iterable[Sequence[object]]) -> tuple[frozenset[int], SharedSkills]:
+    """`agent_skills` from the rows of `skills_query` (a row of NULLs, from an outer join,
+    adds nothing)."""
+    pairs = [(int(service), int(host or 0)) for service, host in rows if service is not None]  # type: ignore[call-overload]
+    services = frozenset(service for service, host in pairs if not host)
+    hosts = frozenset(host for _service, host in pairs if host)
     if not hosts:
         return services, NONE
-    return services, SharedSkills(hosts, frozenset(service for service, host in rows if host))
+    return services, SharedSkills(hosts, frozenset(service for service, host in pairs if host))
 
 
 def helping_agents(host_id: int, now: dt.datetime) -> list[int]:

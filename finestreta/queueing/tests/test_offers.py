@@ -10,9 +10,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, connection, transaction
 
 from finestreta.catalogue.models import Service
+from finestreta.lib import prepared
 from finestreta.queueing import routing, services
 from finestreta.queueing.models import DeskStatus, Lapse, QueueEntry
 from tests.factories import MembershipFactory, ServiceFactory
@@ -259,3 +260,78 @@ def test_a_round_of_offers_is_the_pure_rules_match_of_free_agents_and_the_queue(
     made = services.route(organisation=personas.org_a, now=NOW)
     assert {(e.offered_to_id, e.pk) for e in made} == expected
     assert len(made) == 8
+
+
+def _setting(name: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SHOW {name}")
+        return str(cursor.fetchone()[0])
+
+
+class _RolledBack(Exception):
+    pass
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_decision_runs_prepared_and_on_postgresql_commits_without_waiting_for_the_disk(
+    personas, monkeypatch
+) -> None:
+    # ADR 30. On SQLite the same decision runs through Django's cursor; the offer is the same.
+    agent = make_agent(personas)
+    first, second = walk_in(personas, "First"), walk_in(personas, "Second", at=NOW - SECOND)
+    postgres = connection.vendor == "postgresql"
+    writes: list[str] = []
+    run = prepared.run
+    monkeypatch.setattr(prepared, "run", lambda sql, params: writes.append(sql) or run(sql, params))
+    relaxed = "set_config('synchronous_commit', 'off', true)"
+
+    connection.close()  # a new session: nothing prepared, nothing set
+    with pytest.raises(_RolledBack), transaction.atomic():  # in a caller's transaction
+        assert services.offer_next(membership=agent, now=NOW).pk == first.pk
+        if postgres:  # the caller's commit stays synchronous
+            assert _setting("synchronous_commit") == "on"
+            assert _setting("plan_cache_mode") == "force_generic_plan"
+        raise _RolledBack
+    assert relaxed not in writes[-1]
+    if postgres:  # the rollback undid the session's SET: the next decision sets it again
+        assert _setting("plan_cache_mode") == "auto"
+    assert QueueEntry.objects.get(pk=first.pk).state == State.WAITING
+
+    offered = services.offer_next(membership=agent, now=NOW)  # on its own: its own commit
+    assert offered is not None and offered.pk == first.pk
+    assert offered.joined_at == first.joined_at and offered.sign_language is False
+    assert (relaxed in writes[-1]) is postgres
+    assert QueueEntry.objects.get(pk=first.pk).offered_to_id == agent.pk
+    assert QueueEntry.objects.get(pk=second.pk).state == State.WAITING
+    if postgres:
+        assert _setting("synchronous_commit") == "on"  # that transaction only
+        assert _setting("plan_cache_mode") == "force_generic_plan"
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+            assert cursor.fetchone()[0] >= 3  # the desk and skills, the candidates, the offer
+    assert services.offer_next(membership=agent, now=NOW) is None  # one offer at a time
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_agent_who_pauses_while_being_offered_holds_no_offer_afterwards(personas) -> None:
+    agent = make_agent(personas)
+    walk_in(personas, "First")
+    barrier = threading.Barrier(2)
+    results: list[object] = []
+
+    def offer() -> None:
+        barrier.wait()
+        results.append(services.offer_next(membership=agent, now=NOW))
+        connection.close()
+
+    def pause() -> None:
+        barrier.wait()
+        services.set_desk_status(membership=agent, state="paused", reason="break", now=NOW)
+        connection.close()
+
+    for _ in range(5):
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda job: job(), [offer, pause]))
+        # Whichever came first, a paused agent holds no offer.
+        assert not QueueEntry.objects.filter(offered_to=agent, state=State.OFFERED).exists()
+        services.set_desk_status(membership=agent, state="available", now=NOW)
