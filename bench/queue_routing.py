@@ -5,9 +5,10 @@ their desk and skills, read the first rows of the waiting list they may serve (s
 SQL), let the pure rules choose (ADR 21) and record the offer — three prepared statements, the
 last a conditional update (ADR 30) — and tell the desks over the channel layer. The baseline
 is the plain database read of the waiting list (the organisation's 5,000 waiting rows,
-`values_list`), as a page listing the queue would do. Both are measured interleaved in this process, each decision on
-a different agent (skills vary: 10 services, 1–4 each; languages; a few sign-language agents);
-after each decision the offer is undone (not timed) so the queue stays at 5,000. Target (desk
+`values_list`), as a page listing the queue would do. Both are measured interleaved in this
+process, each decision on a different agent (skills vary: 10 services, 1–4 each; languages; a
+few sign-language agents); after each decision the offer is undone (not timed) so the queue
+stays at 5,000. Target (desk
 and queue issue): p99 ≤ 5 ms, reported as a ratio to the plain read. Runs in a throw-away test
 database (created and destroyed here).
 

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "finestreta.queueing",
     "finestreta.identity",
     "finestreta.recordings",
+    "finestreta.reports",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",

@@ -269,6 +269,7 @@ def _objects_of_org_a(personas: Personas) -> dict[str, object]:
     from finestreta.notifications.models import MessageTemplate, MessagingSettings
     from finestreta.privacy.services import record_event
     from finestreta.queueing.models import SharingAgreement
+    from finestreta.reports.models import SurveyAnswer
     from finestreta.scheduling.models import Absence, WorkingPattern
     from tests.factories import ClosedDayFactory, IdentityProviderFactory, OrganisationFactory
 
@@ -329,6 +330,14 @@ def _objects_of_org_a(personas: Personas) -> dict[str, object]:
             now=dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC),
         ),
         "signature": _signature_of_org_a(personas),
+        "surveyanswer": SurveyAnswer.objects.create(
+            organisation=personas.org_a,
+            appointment=_appointment_of_org_a(personas),
+            score=5,
+            comment="Molt bé",
+            language="ca",
+            answered_at=dt.datetime(2026, 12, 1, 10, tzinfo=dt.UTC),
+        ),
         "recording": _recording_of_org_a(personas),
         "identitycheck": identify.check_document(
             appointment=_appointment_of_org_a(personas),

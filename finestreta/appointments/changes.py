@@ -187,6 +187,8 @@ def record_outcome(
             target=current,
             details={"code": current.code, **({} if staff else {"automatic": True})},
         )
+        if attended:
+            notify.send_survey(current, now=now)
     return current
 
 

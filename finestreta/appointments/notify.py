@@ -138,6 +138,30 @@ def send_join_link(appointment: Appointment, *, now: dt.datetime, version: str) 
     )
 
 
+# How long after the attention the survey is sent: once the citizen has left the office or the
+# call, not while the agent is still wrapping up.
+SURVEY_DELAY = dt.timedelta(minutes=15)
+
+
+def send_survey(appointment: Appointment, *, now: dt.datetime) -> int:
+    """Queue the satisfaction survey's link to every recipient, once per appointment (marking
+    it attended again sends nothing), unless the organisation does not ask. Returns how many
+    messages were queued."""
+    from finestreta.reports.services import survey_path
+
+    if not appointment.organisation.sends_survey:
+        return 0
+    context = {"appointment": appointment, "survey_url": absolute(survey_path(appointment))}
+    return _queue_to_everyone(
+        appointment,
+        kind="survey",
+        context=context,
+        key=f"survey:{appointment.pk}",
+        send_after=now + SURVEY_DELAY,
+        now=now,
+    )
+
+
 def _queue_to_everyone(
     appointment: Appointment,
     *,

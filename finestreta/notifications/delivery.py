@@ -124,7 +124,10 @@ def send_claimed(messages: Iterable[Message], *, now: dt.datetime) -> None:
 
 def _outdated(message: Message) -> bool:
     """A message for an appointment as it was (a reminder) whose appointment has since been
-    cancelled, moved or deleted."""
+    cancelled, moved or deleted; a survey for an appointment no longer marked attended (the
+    office corrected it to "not come" before it went)."""
+    if message.kind == "survey":
+        return message.appointment is None or message.appointment.status != "attended"
     if message.appointment_starts_at is None:
         return False
     appointment = message.appointment

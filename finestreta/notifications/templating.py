@@ -42,6 +42,7 @@ KINDS: list[tuple[str, Any]] = [
     ("receipt", _("Receipt of a signature")),
     ("video_join_link", _("Link to the video call, sent again")),
     ("queue_your_turn", _("It is your turn (attention now)")),
+    ("survey", _("How did it go? (satisfaction survey)")),
 ]
 KIND_NAMES = {kind for kind, _label in KINDS}
 
@@ -68,6 +69,7 @@ SMS_VARIABLES = (
     "documents",
     "verification_code",
     "verify_url",
+    "survey_url",
 )
 EMAIL_VARIABLES = (*SMS_VARIABLES, "name", "reason", "title")
 
@@ -144,6 +146,7 @@ def fixed_context(
         "book_url": context.get("book_url", ""),
         "waiting_url": context.get("waiting_url", ""),
         "ticket_url": context.get("ticket_url", ""),
+        "survey_url": context.get("survey_url", ""),
     }
     if appointment is not None:
         starts = timezone.localtime(appointment.starts_at)
@@ -278,6 +281,7 @@ def sample_context(
         "book_url": base + reverse("appointments:service", args=[slug]),
         "waiting_url": base + reverse("appointments:waiting", args=[slug, token]),
         "ticket_url": base + reverse("queue:ticket", args=[slug, token]),
+        "survey_url": base + reverse("survey:answer", args=[slug, "HX7K2M9Q-" + "x" * 16]),
         "code": "987654",
         "verification_code": "K7QH-2M9X-D4TR-8WBC",
         "verify_url": base + reverse("identity:verified", args=[slug, "K7QH2M9XD4TR8WBC"]),

@@ -115,6 +115,14 @@ class Organisation(models.Model):
             "speak nor be seen. Turn it on only where your policy allows it."
         ),
     )
+    sends_survey = models.BooleanField(
+        _("ask citizens how it went"),
+        default=True,
+        help_text=_(
+            "After each attention the citizen gets a link to a one-minute satisfaction survey "
+            "(1 to 5, and a comment if they want), and sees it when a video call ends."
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

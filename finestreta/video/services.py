@@ -824,3 +824,11 @@ __all__ += [
     "room_socket_path",
     "window_state",
 ]
+
+
+def citizen_was_admitted(appointment_id: int) -> bool:
+    """Whether the citizen of this appointment was let into its video call (the room admitted
+    them at least once)."""
+    return Room.objects.filter(
+        appointment_id=appointment_id, citizen_admitted_at__isnull=False
+    ).exists()

@@ -22,6 +22,7 @@ from finestreta.identity import consent, electronic_id
 from finestreta.identity.forms import CitizenConsentForm
 from finestreta.identity.views import signature_context
 from finestreta.lib.csp import allow_form_action
+from finestreta.reports.services import survey_path
 from finestreta.tenants.models import Organisation
 from finestreta.tenants.services import get_public_organisation
 from finestreta.video import services
@@ -91,6 +92,8 @@ def _page(appointment: Appointment, token: str, now: dt.datetime) -> dict[str, A
         "window": services.window_state(appointment, now=now),
         "ended": room.state == Room.State.ENDED,
         "socket_path": services.room_socket_path(room),
+        # Offered when the call ends (the page shows it then).
+        "survey_url": survey_path(appointment) if appointment.organisation.sends_survey else "",
     }
 
 

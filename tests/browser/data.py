@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from finestreta.accounts.models import User
 from finestreta.catalogue.models import AttentionLevel, Service
+from finestreta.reports.services import survey_path
 from finestreta.scheduling.models import WorkingPattern
 from finestreta.tenants.models import Municipality, Office, OpeningHours, Organisation
 from tests.factories import (
@@ -45,6 +46,7 @@ class BrowserData:
     services: dict[str, Service]  # by attention level
     staff: User
     appointment_code: str = ""
+    survey_path: str = ""  # of an appointment attended yesterday
     password: str = STAFF_PASSWORD
 
 
@@ -262,8 +264,21 @@ def create_browser_data() -> BrowserData:
         needs_captions=True,
         representative_name="Anna Serra",
     )
+    # One attended yesterday, whose survey is open.
+    yesterday = start - dt.timedelta(days=4)
+    attended = AppointmentFactory(
+        agent=membership,
+        service=services[AttentionLevel.ATTENDED],
+        channel="video",
+        starts_at=yesterday,
+        code="BROWSER2",
+        name="Marta Puig",
+        email="marta@example.org",
+        attended=True,
+    )
     return BrowserData(
         appointment_code=appointment.code,
+        survey_path=survey_path(attended),
         organisation=organisation,
         second_organisation=second,
         citizen_office=citizen_office,

@@ -97,6 +97,7 @@ SCENARIOS = [
         "attention now, join",
         lambda d: f"/{d.organisation.slug}/now/{d.services[AttentionLevel.INFORMATIVE].slug}/",
     ),
+    Scenario("satisfaction survey", lambda d: d.survey_path),
     Scenario("accessibility statement", lambda d: f"/{d.organisation.slug}/accessibility/"),
     Scenario("privacy notice", lambda d: f"/{d.organisation.slug}/privacy/"),
     Scenario(

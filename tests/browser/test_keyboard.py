@@ -209,3 +209,36 @@ def test_a_staff_member_logs_in_with_the_keyboard_alone(
     page.wait_for_url(f"**/{browser_data.organisation.slug}/staff/")
     assert browser_data.staff.get_full_name() in page.locator("h1").inner_text()
     visit.assert_csp_respected()
+
+
+def test_the_satisfaction_survey_is_answered_with_the_keyboard_alone(
+    browser_data: BrowserData, open_page: Callable[..., Visit]
+) -> None:
+    from tests.browser.test_accessibility import check_page
+
+    visit = open_page("ca")
+    page = visit.page
+    assert visit.goto(browser_data.survey_path) == 200
+
+    tab_to(page, "send-survey")  # sent without a score: the errors, accessible
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.locator("#error-summary").count() == 1
+    assert not check_page(visit, "ca")
+
+    tab_to(page, "id_score_0")  # the first choice; arrows move along the group
+    for _ in range(3):
+        page.keyboard.press("ArrowDown")
+    assert active_id(page) == "id_score_3"
+    tab_to(page, "id_comment")
+    page.keyboard.type("Molt amable i clar.")
+    tab_to(page, "send-survey")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.locator("#survey-thanks").count() == 1
+    assert not check_page(visit, "ca")
+
+    from finestreta.reports.models import SurveyAnswer
+
+    answer = SurveyAnswer.objects.get()
+    assert (answer.score, answer.comment, answer.language) == (4, "Molt amable i clar.", "ca")

@@ -25,6 +25,7 @@ KINDS = [
     "receipt",
     "video_join_link",
     "queue_your_turn",
+    "survey",
 ]
 
 
@@ -55,6 +56,7 @@ def test_each_platform_sms_fits_two_segments(language: str, kind: str, video: bo
                 "code": "123456",
                 "verification_code": "K7QH-2M9X-D4TR-8WBC",
                 "verify_url": "https://cita.administracio.example/organisme-llarg/verify/K7QH2M9XD4TR8WBC/",
+                "survey_url": LINK.replace("appointment", "survey"),
             },
         )
     encoding, count = segments(" ".join(text.split()))
