@@ -29,6 +29,7 @@ from finestreta.integrations.delivery import (  # noqa: F401 - the app's public 
     signature,
 )
 from finestreta.integrations.events import (  # noqa: F401 - the app's public face
+    MAX_IDS_PER_EVENT,
     PAYLOAD_VERSION,
     emit,
     emit_appointment,
