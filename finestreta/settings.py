@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "finestreta.identity",
     "finestreta.recordings",
     "finestreta.reports",
+    "finestreta.integrations",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -447,6 +448,19 @@ NOTIFICATIONS_ALLOW_PRIVATE_GATEWAYS = env_bool(
     "NOTIFICATIONS_ALLOW_PRIVATE_GATEWAYS", DEBUG or TESTING
 )
 NOTIFICATIONS_RECEIPT_RATE_LIMIT = env_str("NOTIFICATIONS_RECEIPT_RATE_LIMIT", "600/m")
+
+# --- Webhooks for integrators (docs/api.md, ADR 32) ---
+# Seconds to connect to a receiver and to wait for its answer; the most deliveries a worker
+# claims at a time; seconds after which a delivery claimed by a worker that died is tried again.
+WEBHOOKS_TIMEOUT_SECONDS = env_int("WEBHOOKS_TIMEOUT_SECONDS", 5)
+WEBHOOKS_BATCH_SIZE = env_int("WEBHOOKS_BATCH_SIZE", 10)
+WEBHOOKS_CLAIM_TIMEOUT_SECONDS = env_int("WEBHOOKS_CLAIM_TIMEOUT_SECONDS", 300)
+# Divides the waits between attempts (1 minute doubling to 6 hours, about a day in all): 1 in
+# production; the failure tests use a large one.
+WEBHOOKS_RETRY_SCALE = env_int("WEBHOOKS_RETRY_SCALE", 1)
+# Off in production: receivers must be https on public addresses (no request to the platform's
+# own network). On in development and tests: http on loopback, and private addresses.
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", DEBUG or TESTING)
 
 # --- Video calls (docs/signaling.md) ---
 # ICE servers given to every participant: STUN addresses, and TURN addresses with the coturn

@@ -9,6 +9,7 @@ from finestreta.appointments import staff_urls as staff_appointments_urls
 from finestreta.appointments import urls as appointments_urls
 from finestreta.identity import staff_urls as staff_identity_urls
 from finestreta.identity import urls as identity_urls
+from finestreta.integrations import urls as webhooks_urls
 from finestreta.lib import views as lib_views
 from finestreta.notifications import template_urls as message_template_urls
 from finestreta.notifications import urls as notifications_urls
@@ -47,6 +48,7 @@ urlpatterns = [
     path("", include(appointments_urls)),
     path("", include(staff_appointments_urls)),
     path("", include(message_template_urls)),
+    path("", include(webhooks_urls)),
     path("", include(video_file_urls)),
     path("", include(identity_urls)),
     path("", include(staff_identity_urls)),

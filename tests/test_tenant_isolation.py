@@ -82,6 +82,10 @@ def fill(template: str, personas: Personas) -> str:
     if "<int:recording>" in template:  # a recording of that call, with one part
         samples["<int:recording>"] = str(_recording_of_org_a(personas).pk)
         samples["<int:part>"] = "1"
+    if "<int:subscription>" in template:  # a webhook subscription, with one delivery
+        delivery = _webhook_delivery_of_org_a(personas)
+        samples["<int:subscription>"] = str(delivery.subscription_id)
+        samples["<int:delivery>"] = str(delivery.pk)
     path = template
     for placeholder, value in samples.items():
         path = path.replace(placeholder, value)
@@ -175,6 +179,24 @@ def _recording_of_org_a(personas: Personas):  # type: ignore[no-untyped-def]
     )
     write_seconds(writer, 1)
     return recording
+
+
+def _webhook_delivery_of_org_a(personas: Personas):  # type: ignore[no-untyped-def]
+    from finestreta.integrations import services as integrations
+    from finestreta.integrations.models import Delivery, Subscription
+
+    found = Delivery.objects.filter(organisation=personas.org_a).first()
+    if found is not None:
+        return found
+    subscription = Subscription.objects.create(
+        organisation=personas.org_a,
+        url="https://cases.example.org/hooks",
+        secret=integrations.new_secret(),
+        event_types=["call.ended"],
+    )
+    event = integrations.emit(organisation=personas.org_a, event_type="call.ended", data={})
+    assert event is not None
+    return event.deliveries.get(subscription=subscription)
 
 
 def _invitation_of_org_a(personas: Personas):  # type: ignore[no-untyped-def]

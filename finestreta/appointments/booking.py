@@ -34,6 +34,7 @@ from finestreta.appointments.models import (
     WaitingListEntry,
 )
 from finestreta.catalogue.models import Channel, Service
+from finestreta.integrations import services as integrations
 from finestreta.lib.transactions import lock_agent_time, retry_on_deadlock
 from finestreta.privacy.services import Action, record_event
 from finestreta.scheduling.availability import Slot, SlotQuery
@@ -279,6 +280,7 @@ def confirm_booking(
             offered=current, status=WaitingListEntry.Status.OFFERED
         ).update(status=WaitingListEntry.Status.BOOKED)
         notify.notify_appointment(current, kind="booking_confirmed")
+        integrations.emit_appointment("appointment.created", current, now=now)
     return current
 
 

@@ -28,6 +28,7 @@ from finestreta.appointments.models import (
 )
 from finestreta.appointments.waiting_list import offer_freed_time
 from finestreta.catalogue.models import Channel
+from finestreta.integrations import services as integrations
 from finestreta.privacy.services import Action, record_event
 from finestreta.scheduling.services import find_slots, slot_query
 from finestreta.tenants.models import Organisation
@@ -70,6 +71,7 @@ def cancel_appointment(
                 details={"code": current.code, "reason": current.cancellation_reason},
             )
         notify.notify_appointment(current, kind="booking_cancelled")
+        integrations.emit_appointment("appointment.cancelled", current, now=now)
         offer_freed_time(freed=current, now=now)
     return current
 
@@ -162,6 +164,9 @@ def reschedule_appointment(
         notify.notify_appointment(
             current, kind="booking_moved", version=str(current.times_rescheduled)
         )
+        integrations.emit_appointment(
+            "appointment.changed", current, now=now, previous_start=before.starts_at
+        )
         offer_freed_time(freed=before, now=now)
     return current
 
@@ -178,6 +183,7 @@ def record_outcome(
             raise NotChangeable()
         if current.starts_at > now + dt.timedelta(minutes=30):
             raise NotChangeable(_("An appointment can be marked only once its time has come."))
+        was = current.status
         current.status = Appointment.Status.ATTENDED if attended else Appointment.Status.NO_SHOW
         current.save(update_fields=["status"])
         record_event(
@@ -187,6 +193,10 @@ def record_outcome(
             target=current,
             details={"code": current.code, **({} if staff else {"automatic": True})},
         )
+        if current.status != was:  # marked again the same way: nothing new to tell
+            integrations.emit_appointment(
+                f"appointment.{current.status}", current, now=now, by_platform=staff is None
+            )
         if attended:
             notify.send_survey(current, now=now)
     return current

@@ -89,6 +89,13 @@ class AuditEvent(models.Model):
             "message_template.reset",
             _("Message template back to the platform's text"),
         )
+        WEBHOOK_CREATED = "webhook.created", _("Webhook subscription created")
+        WEBHOOK_CHANGED = "webhook.changed", _("Webhook subscription changed")
+        WEBHOOK_DELETED = "webhook.deleted", _("Webhook subscription deleted")
+        WEBHOOK_SECRET_SHOWN = "webhook.secret_shown", _("Webhook secret shown")
+        WEBHOOK_SECRET_ROTATED = "webhook.secret_rotated", _("Webhook secret replaced")
+        WEBHOOK_REPLAYED = "webhook.replayed", _("Webhook event sent again")
+        WEBHOOK_PINGED = "webhook.pinged", _("Webhook test event sent")
 
     occurred_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
     # The composite indexes below lead with these two columns, so the foreign keys need no

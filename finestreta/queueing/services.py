@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from finestreta.accounts.models import Membership
 from finestreta.catalogue.models import OutcomeCode, Service
+from finestreta.integrations import services as integrations
 from finestreta.lib import prepared
 from finestreta.queueing import booked, events, routing, sharing, walk_in
 from finestreta.queueing.hours import QueueHours, queue_hours  # noqa: F401 - public face
@@ -651,6 +652,7 @@ def finish_call(
             except NotChangeable:  # cancelled meanwhile: nothing more to record
                 pass
             _close_room(appointment, now, membership.user_id)
+        integrations.emit_call_ended(entry=entry, outcome=outcome, came=came, now=now)
         events.changed(membership.organisation_id)
     return entry
 

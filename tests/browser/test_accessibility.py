@@ -83,6 +83,51 @@ class Scenario:
     status: int = 200
 
 
+def webhooks(data: BrowserData, page: str = "") -> str:
+    """A page of the organisation's webhooks, about a subscription whose one delivery failed
+    once (so that the log and the attempts have rows): made on first use."""
+    from django.utils import timezone
+
+    from finestreta.integrations import services as integrations
+    from finestreta.integrations.models import Attempt, Delivery, Subscription
+
+    base = f"/{data.organisation.slug}/staff/webhooks/"
+    subscription = Subscription.objects.filter(organisation=data.organisation).first()
+    if subscription is None:
+        subscription = Subscription.objects.create(
+            organisation=data.organisation,
+            url="https://expedients.example.cat/hooks/finestreta",
+            secret=integrations.new_secret(),
+            event_types=["appointment.created", "appointment.cancelled", "call.ended"],
+            description="Gestor d'expedients",
+        )
+        event = integrations.emit(
+            organisation=data.organisation, event_type="call.ended", data={"outcomes": []}
+        )
+        assert event is not None
+        delivery = event.deliveries.get()
+        Attempt.objects.create(
+            delivery=delivery,
+            started_at=timezone.now(),
+            duration_ms=42,
+            status_code=503,
+            response_excerpt="Service unavailable",
+        )
+        Delivery.objects.filter(pk=delivery.pk).update(
+            attempts=1, last_status_code=503, last_error="HTTP 503"
+        )
+    delivery = Delivery.objects.filter(subscription=subscription).first()
+    assert delivery is not None
+    paths = {
+        "": base,
+        "new": base + "new/",
+        "detail": f"{base}{subscription.pk}/",
+        "secret": f"{base}{subscription.pk}/secret/",
+        "delivery": f"{base}{subscription.pk}/deliveries/{delivery.pk}/",
+    }
+    return paths[page]
+
+
 # In visiting order: the logged-in pages come last, as logging in changes the context.
 SCENARIOS = [
     Scenario("platform home", lambda d: "/"),
@@ -122,6 +167,11 @@ SCENARIOS = [
     Scenario(
         "audit log", lambda d: f"/{d.organisation.slug}/staff/audit/", logged_in=True, debug=True
     ),
+    Scenario("webhooks", lambda d: webhooks(d), logged_in=True, debug=True),
+    Scenario("new webhook", lambda d: webhooks(d, "new"), logged_in=True, debug=True),
+    Scenario("webhook and its log", lambda d: webhooks(d, "detail"), logged_in=True, debug=True),
+    Scenario("webhook secret", lambda d: webhooks(d, "secret"), logged_in=True, debug=True),
+    Scenario("webhook delivery", lambda d: webhooks(d, "delivery"), logged_in=True, debug=True),
     Scenario(
         "agenda (day)",
         lambda d: f"/{d.organisation.slug}/staff/agenda/",

@@ -1,7 +1,8 @@
 """Run the background-task worker (django-tasks-db's db_worker) with a heartbeat for /readyz, the
 notifications dispatcher that sends due messages in batches (notifications.delivery), a sweeper
-that recovers the messages of a worker that died mid-batch (notifications.recovery), and the
-virtual queue's loop (lapsed offers back to the queue, offers for free agents)."""
+that recovers the messages of a worker that died mid-batch (notifications.recovery), the
+integrators' webhooks dispatcher (integrations.delivery), and the virtual queue's loop (lapsed
+offers back to the queue, offers for free agents)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,14 @@ def dispatch() -> None:
         pass
 
 
+def deliver_webhooks() -> None:
+    """Send every webhook delivery due now, a batch at a time."""
+    from finestreta.integrations.services import deliver_due as deliver_due_webhooks
+
+    while deliver_due_webhooks(now=timezone.now()) >= settings.WEBHOOKS_BATCH_SIZE:
+        pass
+
+
 def route_queues() -> None:
     from finestreta.queueing.services import route_everywhere
 
@@ -52,12 +61,14 @@ def sweep() -> None:
     """Re-queue what dead workers left behind, close the recordings and forget the video
     participants of a server that died, mark the video citizens who never came, and delete the
     recordings past their retention period (all safe from several workers at once)."""
+    from finestreta.integrations.services import requeue_stale as recover_webhooks
     from finestreta.notifications.recovery import sweep as recover_messages
     from finestreta.recordings.services import close_silent, purge_expired
     from finestreta.video.services import forget_stale, mark_no_shows
 
     now = timezone.now()
     recover_messages(now=now)
+    recover_webhooks(now=now)
     close_silent(now=now)
     forget_stale(now=now)
     mark_no_shows(now=now)
@@ -109,6 +120,10 @@ class Command(DBWorkerCommand):
             # The batch's claim is recovered after the claim timeout should this fail.
             "dispatcher": every(
                 settings.NOTIFICATIONS_POLL_SECONDS, dispatch, "sending due messages failed"
+            ),
+            # The same for the integrators' webhooks (recovered by the sweeper as well).
+            "webhooks": every(
+                settings.NOTIFICATIONS_POLL_SECONDS, deliver_webhooks, "sending webhooks failed"
             ),
             # Lapsed offers back to the queue, and offers for agents left without one.
             "queue": every(settings.QUEUE_POLL_SECONDS, route_queues, "routing the queue failed"),
