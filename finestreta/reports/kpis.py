@@ -164,7 +164,7 @@ def figures(
     zone = ZoneInfo(organisation.time_zone)
     found = appointments_in(organisation, filters)
     attended = Q(status=Status.ATTENDED)
-    duration = DurationField()
+    duration: DurationField = DurationField()
     counts = (
         _grouped(found, group, zone)
         .values("key")
