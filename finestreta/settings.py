@@ -29,6 +29,10 @@ if not DEBUG:
             "SECRET_KEY must be set to a random value of at least 50 characters when DEBUG is off."
         )
 
+# Earlier keys, newest first, separated by spaces or lines (or in SECRET_KEY_FALLBACKS_FILE):
+# Django still accepts what they signed, and the audit log's older seals verify (ADR 31).
+SECRET_KEY_FALLBACKS = env_secret("SECRET_KEY_FALLBACKS").split()
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must list the public host names when DEBUG is off.")

@@ -57,3 +57,19 @@ def lock_agent_time(agent_id: int) -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [AGENT_TIME_LOCK, agent_id])
+
+
+AUDIT_CHAIN_LOCK = 0x46_41  # advisory-lock namespace "FA": one chain of the audit log
+
+
+def lock_audit_chain(organisation_id: int | None) -> None:
+    """Inside a transaction: wait until no other transaction is appending to the audit chain of
+    `organisation_id` (0 stands for the platform's chain, None). Released at commit or
+    rollback, so the next writer reads the chain's head as committed (privacy.chain). SQLite
+    writes one transaction at a time anyway."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)", [AUDIT_CHAIN_LOCK, organisation_id or 0]
+        )

@@ -27,6 +27,10 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
     def delete(self) -> tuple[int, dict[str, int]]:
         raise AuditLogIsAppendOnly("audit events cannot be deleted")
 
+    def bulk_create(self, *args: Any, **kwargs: Any) -> list[AuditEvent]:
+        # Each event is sealed to the one before it (privacy.chain): one at a time.
+        raise AuditLogIsAppendOnly("write audit events through privacy.services.record_event")
+
 
 class AuditEvent(models.Model):
     """One thing that happened: a login, an administration change, a read of personal data…
@@ -46,6 +50,13 @@ class AuditEvent(models.Model):
     Any migration that alters this table must re-create the triggers: on SQLite, Django rebuilds
     a table to alter it and the rebuild drops its triggers. The refusal tests catch a forgotten
     one. `manage.py flush` keeps working in tests only (see privacy/management/commands/flush.py).
+
+    The log is also tamper-evident (ADR 31, `privacy.chain`): each event belongs to its
+    organisation's chain (platform events to the platform's), has a position in it, and a seal,
+    an HMAC over the seal of the event before it and everything the event says, under a key
+    derived from SECRET_KEY. `actor_ref` keeps the actor's id as sealed, since `actor` may
+    become NULL. The retention purge removes a chain's oldest events through the triggers' one
+    narrow door, leaving an `AuditChainCheckpoint` to start verification from.
     """
 
     class Action(models.TextChoices):
@@ -133,6 +144,19 @@ class AuditEvent(models.Model):
     user_agent = models.CharField(_("browser"), max_length=300, blank=True)
     details = models.JSONField(_("details"), default=dict, blank=True, encoder=DjangoJSONEncoder)
 
+    # The hash chain (privacy.chain). Set once, when the event is written.
+    actor_ref = models.PositiveBigIntegerField(
+        _("user id"),
+        null=True,
+        blank=True,
+        help_text=_("The user's id at the time; kept if the user is deleted."),
+    )
+    chain_position = models.PositiveBigIntegerField(_("number in the chain"), editable=False)
+    chain_previous = models.CharField(_("previous seal"), max_length=64, editable=False)
+    chain_hash = models.CharField(_("seal"), max_length=64, editable=False)
+    chain_key = models.CharField(_("seal key"), max_length=16, editable=False)
+    chain_version = models.PositiveSmallIntegerField(_("seal format"), editable=False)
+
     objects = AuditEventQuerySet.as_manager()
 
     class Meta:
@@ -143,6 +167,20 @@ class AuditEvent(models.Model):
             models.Index(fields=["organisation", "occurred_at"], name="audit_org_time"),
             models.Index(fields=["actor", "occurred_at"], name="audit_actor_time"),
         ]
+        constraints = [
+            # One event per position and chain: two writers can never fork a chain. They also
+            # find a chain's head (its last event) for the next append.
+            models.UniqueConstraint(
+                fields=["organisation", "chain_position"],
+                condition=models.Q(organisation__isnull=False),
+                name="audit_chain_position",
+            ),
+            models.UniqueConstraint(
+                fields=["chain_position"],
+                condition=models.Q(organisation__isnull=True),
+                name="audit_platform_chain_position",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.action} {self.actor_label}".strip()
@@ -150,6 +188,8 @@ class AuditEvent(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise AuditLogIsAppendOnly("audit events cannot be changed")
+        if not self.chain_hash:
+            raise AuditLogIsAppendOnly("write audit events through privacy.services.record_event")
         kwargs["force_insert"] = True  # never an UPDATE, not even of zero rows
         super().save(*args, **kwargs)
 
@@ -174,3 +214,50 @@ class AuditEvent(models.Model):
         except (LookupError, ValueError):
             return self.target_type
         return str(model._meta.verbose_name)
+
+
+class AuditChainCheckpoint(models.Model):
+    """Where a chain starts again after the retention purge removed its oldest events.
+
+    It keeps the position and seal of the last event removed, so the first event left must
+    follow it; it is sealed itself (`seal`), so that it cannot be written by someone without
+    the key to cover a removal. The latest checkpoint of a chain (highest position) is the one
+    verification starts from. Written by `privacy.chain.purge_events_before` only.
+
+    The events' SQLite DELETE trigger reads this table: a migration that rebuilds it on SQLite
+    must re-create the events' triggers after it.
+    """
+
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,  # evidence, as the events were
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("organisation"),
+        help_text=_("Empty for the platform's chain."),
+    )
+    position = models.PositiveBigIntegerField(_("number of the last event removed"))
+    event_hash = models.CharField(_("seal of the last event removed"), max_length=64)
+    removed = models.PositiveBigIntegerField(_("events removed"))
+    removed_before = models.DateTimeField(_("events before"))
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+    key = models.CharField(_("seal key"), max_length=16)
+    seal = models.CharField(_("seal"), max_length=64)
+
+    class Meta:
+        verbose_name = _("audit log checkpoint")
+        verbose_name_plural = _("audit log checkpoints")
+        indexes = [models.Index(fields=["organisation", "position"], name="audit_checkpoint")]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id or 'platform'} #{self.position}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AuditLogIsAppendOnly("audit checkpoints cannot be changed")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AuditLogIsAppendOnly("audit checkpoints cannot be deleted")

@@ -3,6 +3,11 @@
 Other apps write to the audit log through `record_event` only, and staff read it through
 `list_events_for_staff` (the organisation's own events, for its administrators).
 
+The log is a hash chain per organisation (ADR 31, `privacy.chain`): `verify_audit_log` and
+`verify_chain` check it (`manage.py verify_audit_log`), `chain_status_for_staff` tells an
+organisation's administrators about their own chain, and `purge_events_before` is the
+retention job's one way to remove old events.
+
 Events are written in the caller's transaction (call `record_event` inside it): a change that
 is rolled back leaves no event behind. Failed logins change nothing, so their events stand alone.
 """
@@ -30,6 +35,14 @@ from django.utils.translation import gettext as _
 
 from finestreta.accounts.models import Membership, Role, User
 from finestreta.lib.net import client_ip
+from finestreta.privacy import chain
+from finestreta.privacy.chain import (
+    ChainResult,
+    Verification,
+    purge_events_before,
+    verify_audit_log,
+    verify_chain,
+)
 from finestreta.privacy.middleware import current_request
 from finestreta.privacy.models import AuditEvent
 from finestreta.tenants.models import Organisation
@@ -39,15 +52,22 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Action",
+    "ChainResult",
+    "Verification",
+    "chain_status_for_staff",
     "csv_lines",
     "csv_rows",
     "csv_safe",
+    "describe_chain",
     "export_events_for_staff",
     "list_events_for_staff",
+    "purge_events_before",
     "record_admin_log_entry",
     "record_event",
     "record_failed_login",
     "sole_organisation",
+    "verify_audit_log",
+    "verify_chain",
 ]
 
 Action = AuditEvent.Action
@@ -197,6 +217,18 @@ def list_events_for_staff(
     return events.order_by("-occurred_at", "-id")
 
 
+def chain_status_for_staff(staff: StaffContext) -> ChainResult:
+    """Whether the organisation's own chain of events is intact, for its administrators."""
+    if not staff.membership.has_role(Role.ORG_ADMIN):
+        raise PermissionDenied
+    return verify_chain(staff.organisation)
+
+
+def describe_chain(result: ChainResult) -> str:
+    """The result in one sentence, for people."""
+    return chain.describe(result)
+
+
 def export_events_for_staff(
     staff: StaffContext, *, request: HttpRequest, **filters: Any
 ) -> QuerySet[AuditEvent]:
@@ -297,7 +329,7 @@ def _write(
     if action not in Action.values:
         raise ValueError(f"Unknown audit action {action!r}: add it to AuditEvent.Action")
     target_type, target_id, target_label = target
-    return AuditEvent.objects.create(
+    event = AuditEvent(
         organisation=organisation,
         actor=actor,
         actor_label=_clip("actor_label", actor_label),
@@ -309,6 +341,7 @@ def _write(
         user_agent=_clip("user_agent", origin.META.get("HTTP_USER_AGENT", "") if origin else ""),
         details=_redact(dict(details or {})),
     )
+    return chain.append(event)
 
 
 def _start_of(day: dt.date, zone: ZoneInfo) -> dt.datetime:

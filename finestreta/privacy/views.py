@@ -28,7 +28,15 @@ def audit_log(request: HttpRequest, org: str) -> HttpResponse:
     if form.is_valid():
         events = services.list_events_for_staff(staff, **form.filters())
         page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"staff": staff, "organisation": staff.organisation, "form": form, "page": page}
+    chain = services.chain_status_for_staff(staff)
+    context = {
+        "staff": staff,
+        "organisation": staff.organisation,
+        "form": form,
+        "page": page,
+        "chain": chain,
+        "chain_line": services.describe_chain(chain),
+    }
     return render(
         request, "privacy/audit_log.html", context, status=200 if page is not None else 400
     )

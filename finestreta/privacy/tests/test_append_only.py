@@ -7,8 +7,8 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
 
-from finestreta.privacy.models import AuditEvent, AuditLogIsAppendOnly
-from finestreta.privacy.services import record_event
+from finestreta.privacy.models import AuditChainCheckpoint, AuditEvent, AuditLogIsAppendOnly
+from finestreta.privacy.services import purge_events_before, record_event
 from tests.factories import UserFactory
 from tests.personas import Personas
 
@@ -110,6 +110,23 @@ def test_the_database_refuses_to_empty_the_log_in_one_statement() -> None:
     assert AuditEvent.objects.count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_purge_door_does_not_open_for_emptying_the_log() -> None:
+    event = record_event(action=AuditEvent.Action.LOGIN_FAILED)
+    record_event(action=AuditEvent.Action.LOGIN_FAILED)
+    checkpoint_covering(event)
+    statement = (
+        "TRUNCATE privacy_auditevent"
+        if connection.vendor == "postgresql"
+        else "DELETE FROM privacy_auditevent"
+    )
+    with pytest.raises(IntegrityError, match="append-only"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            open_the_purge_door(cursor)
+            cursor.execute(statement)
+    assert AuditEvent.objects.count() == 2
+
+
 def test_the_update_guard_covers_every_column_but_the_actor() -> None:
     columns = {f.column for f in AuditEvent._meta.concrete_fields} - {"actor_id"}
     if connection.vendor == "sqlite":
@@ -128,6 +145,85 @@ def test_the_update_guard_covers_every_column_but_the_actor() -> None:
         # tgtype bits: 8 DELETE, 16 UPDATE, 32 TRUNCATE.
         assert any(t & 8 for t in types) and any(t & 16 for t in types)
         assert any(t & 32 for t in types)
+
+
+# --- The retention purge's door --------------------------------------------------------------
+
+
+def open_the_purge_door(cursor) -> None:
+    if connection.vendor == "postgresql":
+        cursor.execute("SELECT set_config('finestreta.audit_purge', 'on', true)")
+    else:
+        cursor.execute("INSERT INTO privacy_auditpurge (opened) VALUES (1)")
+
+
+def checkpoint_covering(event: AuditEvent) -> AuditChainCheckpoint:
+    return AuditChainCheckpoint.objects.create(
+        organisation=event.organisation,
+        position=event.chain_position,
+        event_hash=event.chain_hash,
+        removed=1,
+        removed_before=event.occurred_at,
+        key="k",
+        seal="s",
+    )
+
+
+def test_the_database_refuses_to_delete_an_event_no_checkpoint_covers_even_with_the_door_open(
+    event: AuditEvent,
+) -> None:
+    later = record_event(action=AuditEvent.Action.LOGOUT, organisation=event.organisation)
+    checkpoint_covering(event)
+    with pytest.raises(IntegrityError, match="append-only"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            open_the_purge_door(cursor)
+            cursor.execute("DELETE FROM privacy_auditevent WHERE id = %s", [later.pk])
+    assert AuditEvent.objects.filter(pk=later.pk).exists()
+
+
+def test_the_database_refuses_to_delete_a_covered_event_with_the_door_closed(
+    event: AuditEvent,
+) -> None:
+    checkpoint_covering(event)
+    with pytest.raises(IntegrityError, match="append-only"):
+        run_sql("DELETE FROM privacy_auditevent WHERE id = %s", [event.pk])
+
+
+def test_a_checkpoint_of_another_chain_opens_nothing(event: AuditEvent, personas: Personas) -> None:
+    other = record_event(action=AuditEvent.Action.LOGOUT, organisation=personas.org_b)
+    checkpoint_covering(other)
+    with pytest.raises(IntegrityError, match="append-only"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            open_the_purge_door(cursor)
+            cursor.execute("DELETE FROM privacy_auditevent WHERE id = %s", [event.pk])
+
+
+def test_the_door_lets_a_covered_event_go_and_still_refuses_updates(event: AuditEvent) -> None:
+    checkpoint_covering(event)
+    with pytest.raises(IntegrityError, match="append-only"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            open_the_purge_door(cursor)
+            cursor.execute(
+                "UPDATE privacy_auditevent SET actor_label = 'x' WHERE id = %s", [event.pk]
+            )
+    with transaction.atomic(), connection.cursor() as cursor:
+        open_the_purge_door(cursor)
+        cursor.execute("DELETE FROM privacy_auditevent WHERE id = %s", [event.pk])
+    assert not AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_purge_closes_the_door_behind_it(personas: Personas) -> None:
+    first = record_event(action=AuditEvent.Action.LOGOUT, organisation=personas.org_a)
+    second = record_event(action=AuditEvent.Action.LOGOUT, organisation=personas.org_a)
+    with transaction.atomic():
+        assert purge_events_before(personas.org_a, second.occurred_at) == 1
+        # Still in the purge's transaction: a covered event stays protected again.
+        checkpoint_covering(second)
+        with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
+            AuditEvent._base_manager.filter(pk=second.pk).delete()
+    assert not AuditEvent.objects.filter(pk=first.pk).exists()
+    assert AuditEvent.objects.filter(pk=second.pk).exists()
 
 
 # --- The model and its manager ----------------------------------------------------------------

@@ -217,15 +217,13 @@ def test_an_export_with_bad_filters_shows_the_form_with_the_errors(
 
 
 def make_events(personas: Personas, count: int) -> None:
-    AuditEvent.objects.bulk_create(
-        AuditEvent(
+    # One at a time: each event is sealed to the one before it.
+    for _ in range(count):
+        record_event(
             action=Action.PERSONAL_DATA_VIEWED,
             organisation=personas.org_a,
             actor=personas.supervisor_a,
-            actor_label="supervisor-a",
         )
-        for _ in range(count)
-    )
 
 
 def test_the_log_is_shown_50_events_a_page_with_links_between_pages(
@@ -320,3 +318,47 @@ def test_a_cell_that_a_spreadsheet_would_run_gets_a_leading_quote(value: str) ->
 
 def test_a_plain_cell_stays_as_it_is() -> None:
     assert csv_safe("Oficina A - Girona") == "Oficina A - Girona"
+
+
+# --- The chain's check --------------------------------------------------------------------
+
+
+def test_the_viewer_tells_the_admin_that_the_log_is_intact(
+    personas: Personas, admin_a: Client
+) -> None:
+    for _ in range(3):
+        record_event(action=Action.LOGOUT, organisation=personas.org_a)
+    html = admin_a.get(viewer(personas.org_a)).content.decode()
+    # Logging in recorded one event too.
+    assert '<p id="audit-chain">The log is intact (4 events checked).</p>' in html
+
+
+def test_the_viewer_tells_the_admin_what_is_wrong(personas: Personas, admin_a: Client) -> None:
+    from finestreta.privacy.tests.tampering import tamper
+
+    victim = record_event(action=Action.LOGOUT, organisation=personas.org_a)
+    tamper("UPDATE privacy_auditevent SET actor_label = 'x' WHERE id = %s", [victim.pk])
+    response = admin_a.get(viewer(personas.org_a))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<p id="audit-chain" class="field-error">The log is not intact: ' in html
+    assert f"Event {victim.pk} (number 2 in the chain) is not as it was sealed" in html
+    # The line stands above the filters, whatever they are.
+    bad = admin_a.get(viewer(personas.org_a), {"date_from": "nonsense"}).content.decode()
+    assert "The log is not intact" in bad
+
+
+def test_another_organisations_admin_never_sees_this_organisations_chain(
+    personas: Personas, admin_a: Client
+) -> None:
+    from finestreta.privacy.tests.tampering import tamper
+
+    victim = record_event(action=Action.LOGOUT, organisation=personas.org_a)
+    tamper("UPDATE privacy_auditevent SET actor_label = 'x' WHERE id = %s", [victim.pk])
+    record_event(action=Action.LOGOUT, organisation=personas.org_b)
+    admin_b = logged_in(personas.admin_b)
+    html = admin_b.get(viewer(personas.org_b)).content.decode()
+    # Their own chain only: their event and their login, intact.
+    assert '<p id="audit-chain">The log is intact (2 events checked).</p>' in html
+    assert "not intact" not in html and f"Event {victim.pk}" not in html
+    assert admin_b.get(viewer(personas.org_a)).status_code == 404
