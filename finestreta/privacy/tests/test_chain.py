@@ -14,7 +14,6 @@ from django.db import IntegrityError, connection, connections, transaction
 from django.test import RequestFactory
 
 from finestreta.privacy import chain
-from finestreta.privacy.chain import Problem
 from finestreta.privacy.models import AuditChainCheckpoint, AuditEvent
 from finestreta.privacy.services import (
     describe_chain,
@@ -24,6 +23,7 @@ from finestreta.privacy.services import (
     verify_chain,
 )
 from finestreta.privacy.tests.tampering import tamper
+from finestreta.privacy.verification import ChainProblem, Problem
 from finestreta.tenants.models import Organisation
 from tests.factories import UserFactory
 from tests.personas import Personas
@@ -47,7 +47,7 @@ def events_of(org: Organisation | None, count: int, start: dt.datetime = DAY) ->
     return made
 
 
-def problem_of(org: Organisation | None) -> chain.ChainProblem:
+def problem_of(org: Organisation | None) -> ChainProblem:
     result = verify_chain(org)
     assert result.problem is not None, "the chain verified"
     return result.problem
