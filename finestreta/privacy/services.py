@@ -35,16 +35,16 @@ from django.utils.translation import gettext as _
 
 from finestreta.accounts.models import Membership, Role, User
 from finestreta.lib.net import client_ip
-from finestreta.privacy import chain
-from finestreta.privacy.chain import (
+from finestreta.privacy import chain, verification
+from finestreta.privacy.chain import purge_events_before
+from finestreta.privacy.middleware import current_request
+from finestreta.privacy.models import AuditEvent
+from finestreta.privacy.verification import (
     ChainResult,
     Verification,
-    purge_events_before,
     verify_audit_log,
     verify_chain,
 )
-from finestreta.privacy.middleware import current_request
-from finestreta.privacy.models import AuditEvent
 from finestreta.tenants.models import Organisation
 
 if TYPE_CHECKING:
@@ -226,7 +226,7 @@ def chain_status_for_staff(staff: StaffContext) -> ChainResult:
 
 def describe_chain(result: ChainResult) -> str:
     """The result in one sentence, for people."""
-    return chain.describe(result)
+    return verification.describe(result)
 
 
 def export_events_for_staff(

@@ -7,14 +7,15 @@ import decimal
 import hashlib
 import hmac
 import threading
+from collections.abc import Iterator
 
 import pytest
 import time_machine
 from django.db import IntegrityError, connection, connections, transaction
 from django.test import RequestFactory
+from django.utils import translation
 
 from finestreta.privacy import chain
-from finestreta.privacy.chain import Problem
 from finestreta.privacy.models import AuditChainCheckpoint, AuditEvent
 from finestreta.privacy.services import (
     describe_chain,
@@ -24,6 +25,7 @@ from finestreta.privacy.services import (
     verify_chain,
 )
 from finestreta.privacy.tests.tampering import tamper
+from finestreta.privacy.verification import ChainProblem, Problem
 from finestreta.tenants.models import Organisation
 from tests.factories import UserFactory
 from tests.personas import Personas
@@ -32,6 +34,13 @@ pytestmark = pytest.mark.django_db
 
 Action = AuditEvent.Action
 DAY = dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def _in_english() -> Iterator[None]:
+    """The assertions read the English texts (the catalogues translate them)."""
+    with translation.override("en"):
+        yield
 
 
 def events_of(org: Organisation | None, count: int, start: dt.datetime = DAY) -> list[AuditEvent]:
@@ -47,7 +56,7 @@ def events_of(org: Organisation | None, count: int, start: dt.datetime = DAY) ->
     return made
 
 
-def problem_of(org: Organisation | None) -> chain.ChainProblem:
+def problem_of(org: Organisation | None) -> ChainProblem:
     result = verify_chain(org)
     assert result.problem is not None, "the chain verified"
     return result.problem

@@ -5,16 +5,26 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from finestreta.privacy.models import AuditEvent
 from finestreta.privacy.services import record_event
 from finestreta.privacy.tests.tampering import tamper
 from tests.personas import Personas
 from tests.processes import child_env
+
+
+@pytest.fixture(autouse=True)
+def _in_english() -> Iterator[None]:
+    """The assertions read the English texts (the catalogues translate them)."""
+    with translation.override("en"):
+        yield
+
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -99,7 +109,7 @@ def test_from_a_shell_the_exit_status_is_0_when_intact_and_1_on_a_problem(
     made = events(personas)
 
     def shell() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(  # noqa: S603
+        return subprocess.run(  # noqa: S603 - the child speaks the default language, Catalan
             [sys.executable, "manage.py", "verify_audit_log"],
             cwd=ROOT,
             env=child_env(),
@@ -110,12 +120,12 @@ def test_from_a_shell_the_exit_status_is_0_when_intact_and_1_on_a_problem(
 
     intact = shell()
     assert intact.returncode == 0, intact.stderr
-    assert "org-a: The log is intact (3 events checked)." in intact.stdout
+    assert "org-a: El registre és íntegre (3 esdeveniments comprovats)." in intact.stdout
     tamper(
         "UPDATE privacy_auditevent SET target_label = 'forged' WHERE id = %s",
         [made[0].pk],
     )
     broken = shell()
     assert broken.returncode == 1
-    assert f"Event {made[0].pk} (number 1 in the chain)" in broken.stdout
-    assert "The audit log is not intact: 1 chain has a problem." in broken.stderr
+    assert f"L'esdeveniment {made[0].pk} (número 1 de la cadena)" in broken.stdout
+    assert "El registre d'auditoria no és íntegre: 1 cadena té un problema." in broken.stderr

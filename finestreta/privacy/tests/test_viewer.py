@@ -5,13 +5,16 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterator
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.db import connection
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 from django.utils.html import escape
 
 from finestreta.accounts.models import User
@@ -23,6 +26,13 @@ from tests.personas import Personas
 pytestmark = pytest.mark.django_db
 
 Action = AuditEvent.Action
+
+
+@pytest.fixture(autouse=True)
+def _in_english() -> Iterator[None]:
+    """The assertions read the English texts (the catalogues translate them)."""
+    with translation.override("en"):
+        yield
 
 
 def logged_in(user: User) -> Client:
@@ -326,6 +336,7 @@ def test_a_plain_cell_stays_as_it_is() -> None:
 def test_the_viewer_tells_the_admin_that_the_log_is_intact(
     personas: Personas, admin_a: Client
 ) -> None:
+    admin_a.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     for _ in range(3):
         record_event(action=Action.LOGOUT, organisation=personas.org_a)
     html = admin_a.get(viewer(personas.org_a)).content.decode()
@@ -336,6 +347,7 @@ def test_the_viewer_tells_the_admin_that_the_log_is_intact(
 def test_the_viewer_tells_the_admin_what_is_wrong(personas: Personas, admin_a: Client) -> None:
     from finestreta.privacy.tests.tampering import tamper
 
+    admin_a.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     victim = record_event(action=Action.LOGOUT, organisation=personas.org_a)
     tamper("UPDATE privacy_auditevent SET actor_label = 'x' WHERE id = %s", [victim.pk])
     response = admin_a.get(viewer(personas.org_a))
@@ -357,6 +369,9 @@ def test_another_organisations_admin_never_sees_this_organisations_chain(
     tamper("UPDATE privacy_auditevent SET actor_label = 'x' WHERE id = %s", [victim.pk])
     record_event(action=Action.LOGOUT, organisation=personas.org_b)
     admin_b = logged_in(personas.admin_b)
+    admin_b.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    admin_b.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    admin_b.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     html = admin_b.get(viewer(personas.org_b)).content.decode()
     # Their own chain only: their event and their login, intact.
     assert '<p id="audit-chain">The log is intact (2 events checked).</p>' in html
