@@ -107,6 +107,18 @@ class AuditEvent(models.Model):
         WEBHOOK_SECRET_ROTATED = "webhook.secret_rotated", _("Webhook secret replaced")
         WEBHOOK_REPLAYED = "webhook.replayed", _("Webhook event sent again")
         WEBHOOK_PINGED = "webhook.pinged", _("Webhook test event sent")
+        RETENTION_POLICY_CHANGED = "retention.policy_changed", _("Retention period changed")
+        RETENTION_PURGED = "retention.purged", _("Data removed at the end of its retention period")
+        SUBJECT_ACCESS_EXPORTED = (
+            "subject_access.exported",
+            _("Everything held about a person exported (right of access)"),
+        )
+        PERSONAL_DATA_ERASED = "personal_data.erased", _("A person's data erased (on request)")
+        PROCESSING_RECORD_EXPORTED = (
+            "processing_record.exported",
+            _("Record of processing activities downloaded"),
+        )
+        REPORT_EXPORTED = "report.exported", _("Report figures downloaded")
 
     occurred_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
     # The composite indexes below lead with these two columns, so the foreign keys need no
