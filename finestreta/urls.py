@@ -17,6 +17,7 @@ from finestreta.privacy import urls as privacy_urls
 from finestreta.queueing import staff_urls as staff_queue_urls
 from finestreta.queueing import urls as queue_urls
 from finestreta.recordings import staff_urls as staff_recordings_urls
+from finestreta.reports import staff_urls as staff_reports_urls
 from finestreta.reports import urls as survey_urls
 from finestreta.tenants import urls as tenants_urls
 from finestreta.video import file_urls as video_file_urls
@@ -57,6 +58,7 @@ urlpatterns = [
     path("", include(staff_video_urls)),
     path("", include(queue_urls)),
     path("", include(survey_urls)),
+    path("", include(staff_reports_urls)),
     path("", include(staff_queue_urls)),
     path("", include(tenants_urls)),
 ]

@@ -21,7 +21,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import (
-    Avg,
     Count,
     DurationField,
     ExpressionWrapper,
@@ -31,6 +30,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
 )
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils.translation import gettext_lazy as _
@@ -98,6 +98,37 @@ class Figures:
     travel_minutes: float = 0.0
     label: str = ""
     scores: dict[int, int] = field(default_factory=dict)
+    # (sum of seconds, how many) behind each average: rows add up into a total exactly.
+    sums: dict[str, tuple[float, int]] = field(default_factory=dict, repr=False)
+
+    COUNTS = (
+        "booked",
+        "attended",
+        "no_show",
+        "cancelled_by_citizen",
+        "cancelled_by_office",
+        "with_outcome",
+        "resolved",
+        "answers",
+        "visits_avoided",
+    )
+    AVERAGES = ("lobby_wait", "queue_wait", "handling", "satisfaction")
+
+    def set_average(self, name: str, total: float, count: int) -> None:
+        self.sums[name] = (total, count)
+        setattr(self, name, total / count if count else None)
+
+    def add(self, other: Figures) -> None:
+        """Add another row's attentions to this one (a total from its breakdown)."""
+        for name in self.COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name, (total, count) in other.sums.items():
+            mine = self.sums.get(name, (0.0, 0))
+            self.set_average(name, mine[0] + total, mine[1] + count)
+        for score, n in other.scores.items():
+            self.scores[score] = self.scores.get(score, 0) + n
+        self.travel_km += other.travel_km
+        self.travel_minutes += other.travel_minutes
 
     @property
     def cancelled(self) -> int:
@@ -154,17 +185,39 @@ def _grouped(found: QuerySet[Appointment], group: str | None, zone: ZoneInfo) ->
     return found.annotate(key=F(GROUPS[group][0]))
 
 
+@dataclass
+class Report:
+    """The figures of a dashboard: the total and one row per value of the breakdown."""
+
+    total: Figures
+    rows: list[Figures]
+    group: str | None
+
+
 def figures(
     organisation: Organisation, filters: Filters, *, group: str | None = None
 ) -> list[Figures]:
     """The figures in total (group None: one row) or per value of `group` (one of GROUPS),
     in the group's order, each row labelled."""
+    found = report(organisation, filters, group=group)
+    return found.rows if group is not None else [found.total]
+
+
+def report(organisation: Organisation, filters: Filters, *, group: str | None = None) -> Report:
+    """The total and the breakdown by `group` from one pass over the appointments: the total is
+    the sum of the rows (each average kept as its sum and count), not a query of its own."""
     if group is not None and group not in GROUPS:
         raise ValueError(f"unknown group {group!r}")
     zone = ZoneInfo(organisation.time_zone)
     found = appointments_in(organisation, filters)
     attended = Q(status=Status.ATTENDED)
     duration: DurationField = DurationField()
+    queue_wait = ExpressionWrapper(
+        F("queue_entry__served_at") - F("queue_entry__joined_at"), output_field=duration
+    )
+    handling = ExpressionWrapper(
+        F("room__ended_at") - F("room__citizen_admitted_at"), output_field=duration
+    )
     counts = (
         _grouped(found, group, zone)
         .values("key")
@@ -181,39 +234,39 @@ def figures(
             ),
             with_outcome=Count("pk", filter=attended & Q(outcome__isnull=False)),
             resolved=Count("pk", filter=attended & Q(outcome__resolves=True)),
-            queue_wait=Avg(
-                ExpressionWrapper(
-                    F("queue_entry__served_at") - F("queue_entry__joined_at"),
-                    output_field=duration,
-                ),
-                filter=attended,
-            ),
-            handling=Avg(
-                ExpressionWrapper(
-                    F("room__ended_at") - F("room__citizen_admitted_at"), output_field=duration
-                ),
-                filter=attended,
-            ),
+            queue_wait_sum=Sum(queue_wait, filter=attended),
+            queue_wait_n=Count(queue_wait, filter=attended),
+            handling_sum=Sum(handling, filter=attended),
+            handling_n=Count(handling, filter=attended),
             answers=Count("survey_answer"),
-            satisfaction=Avg("survey_answer__score"),
+            score_sum=Sum("survey_answer__score"),
             visits_avoided=Count("pk", filter=attended & Q(channel__in=REMOTE)),
         )
     )
     rows: dict[Any, Figures] = {}
     for values in counts:
         key = values.pop("key")
+        sums = {name: values.pop(f"{name}_sum") for name in ("queue_wait", "handling")}
+        ns = {name: values.pop(f"{name}_n") for name in ("queue_wait", "handling")}
+        score_sum = values.pop("score_sum")
         row = Figures(key=key, **values)
-        row.queue_wait = _seconds(values["queue_wait"])
-        row.handling = _seconds(values["handling"])
+        for name in ("queue_wait", "handling"):
+            row.set_average(name, _seconds(sums[name]) or 0.0, ns[name])
+        row.set_average("satisfaction", float(score_sum or 0), row.answers)
         rows[key] = row
     _add_lobby_waits(found, group, zone, rows)
     _add_scores(found, group, zone, rows)
     _add_travel(organisation, found, group, zone, rows)
     result = list(rows.values())
-    if group is None and not result:
-        result = [Figures(key=organisation.pk)]
     _label(result, group)
-    return result
+    total = Figures(key=organisation.pk)
+    for row in result:
+        total.add(row)
+    for name in Figures.AVERAGES:  # an average of nothing stays "none", not 0
+        if name not in total.sums:
+            total.set_average(name, 0.0, 0)
+    _label([total], None)
+    return Report(total=total, rows=result, group=group)
 
 
 def _add_lobby_waits(
@@ -242,16 +295,19 @@ def _add_lobby_waits(
         .values("key")
         .order_by("key")
         .annotate(
-            wait=Avg(
+            wait=Sum(
                 ExpressionWrapper(
                     F("room__citizen_admitted_at") - F("arrived"), output_field=DurationField()
                 )
-            )
+            ),
+            n=Count("pk", filter=Q(arrived__isnull=False)),
         )
     )
     for values in waits:
         if values["key"] in rows:
-            rows[values["key"]].lobby_wait = _seconds(values["wait"])
+            rows[values["key"]].set_average(
+                "lobby_wait", _seconds(values["wait"]) or 0.0, values["n"]
+            )
 
 
 def _add_scores(

@@ -1,7 +1,11 @@
-"""Public API of the reports app: the satisfaction survey (and, with them, the KPIs and exports)."""
+"""Public API of the reports app: the satisfaction survey, the KPIs (`report`), the dashboard's
+context and its exports."""
 
 from __future__ import annotations
 
+from finestreta.reports.dashboard import dashboard_context
+from finestreta.reports.exports import export_report
+from finestreta.reports.kpis import Filters, Report, report
 from finestreta.reports.survey import (
     OPEN_FOR,
     Closed,
@@ -16,10 +20,15 @@ from finestreta.reports.survey import (
 __all__ = [
     "OPEN_FOR",
     "Closed",
+    "Filters",
+    "Report",
     "Survey",
     "answer_survey",
     "check_open",
+    "dashboard_context",
+    "export_report",
     "get_survey",
+    "report",
     "survey_path",
     "survey_token",
 ]

@@ -167,6 +167,16 @@ SCENARIOS = [
     Scenario(
         "audit log", lambda d: f"/{d.organisation.slug}/staff/audit/", logged_in=True, debug=True
     ),
+    Scenario(
+        "figures", lambda d: f"/{d.organisation.slug}/staff/reports/", logged_in=True, debug=True
+    ),
+    Scenario(
+        "figures, wrong dates",
+        lambda d: f"/{d.organisation.slug}/staff/reports/?start=2026-02-01&end=2026-01-01",
+        logged_in=True,
+        debug=True,
+        status=400,
+    ),
     Scenario("webhooks", lambda d: webhooks(d), logged_in=True, debug=True),
     Scenario("new webhook", lambda d: webhooks(d, "new"), logged_in=True, debug=True),
     Scenario("webhook and its log", lambda d: webhooks(d, "detail"), logged_in=True, debug=True),

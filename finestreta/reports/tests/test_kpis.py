@@ -287,3 +287,15 @@ def test_an_organisation_with_nothing_in_the_range_gets_zeros(personas: Personas
         personas.org_b, kpis.Filters(start=dt.date(2025, 1, 1), end=dt.date(2025, 1, 31))
     )
     assert (row.booked, row.attended, row.satisfaction, row.travel_km) == (0, 0, None, 0.0)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("group", ["office", "level", "month"])
+def test_the_total_added_up_from_a_breakdown_is_the_total_of_all_attentions(
+    personas: Personas, group: str
+) -> None:
+    specs, made = seed(personas)
+    end = FIRST_DAY + dt.timedelta(days=DAYS - 1)
+    found = kpis.report(personas.org_a, kpis.Filters(start=FIRST_DAY, end=end), group=group)
+    assert found.rows and found.group == group
+    assert_matches(found.total, expected(specs, made["offices_at"]))  # type: ignore[arg-type]
