@@ -19,6 +19,7 @@ from django.utils import timezone, translation
 from finestreta.accounts.demo import DEMO_PASSWORD
 from finestreta.accounts.models import Membership, Role, User
 from finestreta.catalogue.models import AttentionLevel, OutcomeCode, Service
+from finestreta.lib.demo_history import load_history
 from finestreta.lib.demo_schedules import load_schedules
 from finestreta.lib.demo_texts import (
     LANGS,
@@ -46,6 +47,8 @@ class DemoSummary:
     working_patterns: int
     absences: int
     appointments: int
+    past_appointments: int = 0  # the history behind the dashboard (demo_history)
+    survey_answers: int = 0
 
 
 @dataclass(frozen=True)
@@ -563,6 +566,7 @@ def load_demo_data() -> DemoSummary:
         _load_sharing(organisations, services)
         _load_habilitations(organisations)
         schedules = load_schedules(organisations, offices, timezone.localdate())
+        history = load_history(organisations, timezone.localdate())
     return DemoSummary(
         organisations=len(organisations),
         offices=len(offices),
@@ -574,4 +578,6 @@ def load_demo_data() -> DemoSummary:
         working_patterns=schedules.working_patterns,
         absences=schedules.absences,
         appointments=schedules.appointments,
+        past_appointments=history.appointments,
+        survey_answers=history.survey_answers,
     )

@@ -19,6 +19,8 @@ from finestreta.accounts.models import Membership, Role, User
 from finestreta.appointments.models import Appointment
 from finestreta.catalogue.models import AttentionLevel, Channel, Service
 from finestreta.lib.demo_data import DemoSummary, load_demo_data
+from finestreta.reports import kpis
+from finestreta.reports.models import SurveyAnswer
 from finestreta.scheduling.models import Absence, WorkingPattern
 from finestreta.scheduling.services import find_slots
 from finestreta.tenants.colours import passes_aa_on_white
@@ -83,7 +85,9 @@ def test_the_summary_counts_what_is_in_the_database(demo: DemoSummary) -> None:
     assert demo.closed_days == ClosedDay.objects.count()
     assert demo.working_patterns == WorkingPattern.objects.count()
     assert demo.absences == Absence.objects.count() == 2
-    assert demo.appointments == Appointment.objects.count()
+    assert demo.appointments == Appointment.objects.exclude(code__startswith="H").count()
+    assert demo.past_appointments == Appointment.objects.filter(code__startswith="H").count()
+    assert demo.survey_answers == SurveyAnswer.objects.count()
 
 
 @pytest.mark.django_db
@@ -316,15 +320,54 @@ def test_the_demo_has_booked_attended_and_cancelled_appointments_around_today(
 @pytest.mark.django_db
 def test_loading_the_demo_on_a_later_day_moves_the_appointments_along() -> None:
     monday = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC)
+    demo = Appointment.objects.exclude(code__startswith="H")
     with time_machine.travel(monday, tick=False):
         first = load_demo_data()
-    codes = dict(Appointment.objects.values_list("code", "starts_at"))
+    codes = dict(demo.values_list("code", "starts_at"))
     with time_machine.travel(monday + dt.timedelta(days=1), tick=False):
         again = load_demo_data()
-    assert again == first
-    moved = dict(Appointment.objects.values_list("code", "starts_at"))
+    assert again.appointments == first.appointments
+    moved = dict(demo.values_list("code", "starts_at"))
     assert moved.keys() == codes.keys()
     assert all(moved[code] > codes[code] for code in codes)
+
+
+@pytest.mark.django_db
+def test_a_later_day_adds_the_days_that_passed_to_the_history_and_keeps_the_rest() -> None:
+    monday = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC)
+    history = Appointment.objects.filter(code__startswith="H")
+    with time_machine.travel(monday, tick=False):
+        first = load_demo_data()
+    before = dict(history.values_list("code", "starts_at"))
+    with time_machine.travel(monday + dt.timedelta(days=1), tick=False):
+        again = load_demo_data()
+    after = dict(history.values_list("code", "starts_at"))
+    assert before.items() <= after.items()  # nothing moved or removed
+    new_days = {when.date() for code, when in after.items() if code not in before}
+    assert new_days == {dt.date(2026, 11, 25)}  # three working days before Tuesday 1 December
+    assert again.past_appointments == len(after) > first.past_appointments
+
+
+@pytest.mark.django_db
+def test_the_history_fills_the_dashboard_of_the_last_three_months(demo: DemoSummary) -> None:
+    today = timezone.localdate()
+    for organisation in Organisation.objects.all():
+        report = kpis.report(
+            organisation,
+            kpis.Filters(start=today - dt.timedelta(days=89), end=today),
+            group="month",
+        )
+        total = report.total
+        assert len(report.rows) >= 3, organisation
+        assert total.attended > 100 and total.no_show and total.cancelled_by_citizen
+        assert total.cancelled_by_office and total.answers > 30
+        assert total.lobby_wait and total.queue_wait and total.handling
+        assert 3.5 < (total.satisfaction or 0) < 4.6 and set(total.scores) == {1, 2, 3, 4, 5}
+        assert 0.5 < (total.resolved_rate or 0) < 0.95
+        # The citizens live near the offices: a return trip of under 150 km on average.
+        assert 0 < total.travel_km / total.visits_avoided < 150
+    answers = SurveyAnswer.objects.filter(appointment__code__startswith="H")
+    assert not answers.exclude(appointment__status=Appointment.Status.ATTENDED).exists()
 
 
 @pytest.mark.django_db

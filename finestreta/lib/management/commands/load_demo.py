@@ -37,4 +37,8 @@ class Command(BaseCommand):
         self.stdout.write(f"  work patterns:  {summary.working_patterns}")
         self.stdout.write(f"  absences:       {summary.absences}")
         self.stdout.write(f"  appointments:   {summary.appointments}")
+        self.stdout.write(
+            f"  history:        {summary.past_appointments} past appointments, "
+            f"{summary.survey_answers} survey answers"
+        )
         self.stdout.write(f"Every demo account's password is {DEMO_PASSWORD!r}.")
