@@ -20,7 +20,7 @@ from django.db import transaction
 
 from finestreta.accounts.models import Membership, Role
 from finestreta.appointments.models import Appointment, CancelledBy
-from finestreta.catalogue.models import Channel, OutcomeCode, Service
+from finestreta.catalogue.models import Channel, OutcomeCode
 from finestreta.tenants.models import Municipality, Organisation
 
 DAYS = 120  # about four months

@@ -175,7 +175,37 @@ def _seconds(value: dt.timedelta | float | None) -> float | None:
     return float(value) / 1_000_000  # SQLite averages the microseconds
 
 
+# The daily roll-up's breakdown (reports.rollup): one row per day, office, procedure, level,
+# channel and agent. Not one of GROUPS: no dashboard shows it.
+CUBE = "cube"
+CUBE_KEYS = ("k_day", "k_office", "k_service", "k_level", "k_channel", "k_agent")
+
+
+def _names(group: str | None) -> tuple[str, ...]:
+    return CUBE_KEYS if group == CUBE else ("key",)
+
+
+def _key(values: dict[str, Any], group: str | None) -> Any:
+    """The row's key out of a values() dict (removed from it): a tuple for the cube, a date
+    (not a datetime) for days and months."""
+    if group == CUBE:
+        return tuple(values.pop(name) for name in CUBE_KEYS)
+    key = values.pop("key")
+    if group in ("day", "month") and isinstance(key, dt.datetime):
+        key = key.date()
+    return key
+
+
 def _grouped(found: QuerySet[Appointment], group: str | None, zone: ZoneInfo) -> QuerySet[Any]:
+    if group == CUBE:
+        return found.annotate(
+            k_day=TruncDate("starts_at", tzinfo=zone),
+            k_office=F("office"),
+            k_service=F("service"),
+            k_level=F("service__attention_level"),
+            k_channel=F("channel"),
+            k_agent=F("agent"),
+        )
     if group is None:
         return found.annotate(key=F("organisation_id"))
     if group == "day":
@@ -204,12 +234,71 @@ def figures(
 
 
 def report(organisation: Organisation, filters: Filters, *, group: str | None = None) -> Report:
-    """The total and the breakdown by `group` from one pass over the appointments: the total is
-    the sum of the rows (each average kept as its sum and count), not a query of its own."""
+    """The total and the breakdown by `group`. The days the daily roll-up holds come from it
+    (reports.rollup: a few thousand narrow rows instead of the appointments and their calls,
+    queue entries and answers); the others, today always among them, from the appointments
+    themselves. The total is the sum of the rows (each average kept as its sum and count)."""
     if group is not None and group not in GROUPS:
         raise ValueError(f"unknown group {group!r}")
+    from finestreta.reports import rollup
+
+    rolled, live = rollup.split(organisation, filters)
+    rows: dict[Any, Figures] = {}
+    if rolled is not None:
+        rows = rollup.rows(organisation, rolled, group)
+    if live is not None:
+        for key, row in live_rows(organisation, live, group).items():
+            if key in rows:
+                rows[key].add(row)
+            else:
+                rows[key] = row
+    result = [rows[key] for key in sorted(rows, key=_order)]
+    _label(result, group)
+    total = Figures(key=organisation.pk)
+    for row in result:
+        total.add(row)
+    for name in Figures.AVERAGES:  # an average of nothing stays "none", not 0
+        if name not in total.sums:
+            total.set_average(name, 0.0, 0)
+    _label([total], None)
+    return Report(total=total, rows=result, group=group)
+
+
+def _order(key: Any) -> tuple[bool, Any]:
+    return (key is None, key if key is not None else 0)
+
+
+def live_rows(
+    organisation: Organisation, filters: Filters, group: str | None
+) -> dict[Any, Figures]:
+    """The figures per key computed from the appointments (and their calls, queue entries and
+    survey answers) themselves."""
     zone = ZoneInfo(organisation.time_zone)
     found = appointments_in(organisation, filters)
+    counts = aggregate_query(found, group, zone)
+    rows: dict[Any, Figures] = {}
+    for values in counts:
+        key = _key(values, group)
+        sums = {name: values.pop(f"{name}_sum") for name in ("queue_wait", "handling")}
+        ns = {name: values.pop(f"{name}_n") for name in ("queue_wait", "handling")}
+        score_sum = values.pop("score_sum")
+        row = Figures(key=key, **values)
+        for name in ("queue_wait", "handling"):
+            row.set_average(name, _seconds(sums[name]) or 0.0, ns[name])
+        row.set_average("satisfaction", float(score_sum or 0), row.answers)
+        rows[key] = row
+    _add_lobby_waits(found, group, zone, rows)
+    _add_scores(found, group, zone, rows)
+    _add_travel(organisation, found, group, zone, rows)
+    return rows
+
+
+def aggregate_query(
+    found: QuerySet[Appointment], group: str | None, zone: ZoneInfo
+) -> QuerySet[Any]:
+    """The dashboard's main aggregate: the counts, sums and how-manys per value of `group`
+    (one row for None). The figures' other queries (lobby waits, scores, travel) are small
+    beside it; the benchmark times the dashboard against this query alone."""
     attended = Q(status=Status.ATTENDED)
     duration: DurationField = DurationField()
     queue_wait = ExpressionWrapper(
@@ -218,10 +307,10 @@ def report(organisation: Organisation, filters: Filters, *, group: str | None = 
     handling = ExpressionWrapper(
         F("room__ended_at") - F("room__citizen_admitted_at"), output_field=duration
     )
-    counts = (
+    return (
         _grouped(found, group, zone)
-        .values("key")
-        .order_by("key")
+        .values(*_names(group))
+        .order_by(*_names(group))
         .annotate(
             booked=Count("pk"),
             attended=Count("pk", filter=attended),
@@ -243,30 +332,6 @@ def report(organisation: Organisation, filters: Filters, *, group: str | None = 
             visits_avoided=Count("pk", filter=attended & Q(channel__in=REMOTE)),
         )
     )
-    rows: dict[Any, Figures] = {}
-    for values in counts:
-        key = values.pop("key")
-        sums = {name: values.pop(f"{name}_sum") for name in ("queue_wait", "handling")}
-        ns = {name: values.pop(f"{name}_n") for name in ("queue_wait", "handling")}
-        score_sum = values.pop("score_sum")
-        row = Figures(key=key, **values)
-        for name in ("queue_wait", "handling"):
-            row.set_average(name, _seconds(sums[name]) or 0.0, ns[name])
-        row.set_average("satisfaction", float(score_sum or 0), row.answers)
-        rows[key] = row
-    _add_lobby_waits(found, group, zone, rows)
-    _add_scores(found, group, zone, rows)
-    _add_travel(organisation, found, group, zone, rows)
-    result = list(rows.values())
-    _label(result, group)
-    total = Figures(key=organisation.pk)
-    for row in result:
-        total.add(row)
-    for name in Figures.AVERAGES:  # an average of nothing stays "none", not 0
-        if name not in total.sums:
-            total.set_average(name, 0.0, 0)
-    _label([total], None)
-    return Report(total=total, rows=result, group=group)
 
 
 def _add_lobby_waits(
@@ -292,8 +357,8 @@ def _add_lobby_waits(
             zone,
         )
         .annotate(arrived=Subquery(first_arrival))
-        .values("key")
-        .order_by("key")
+        .values(*_names(group))
+        .order_by(*_names(group))
         .annotate(
             wait=Sum(
                 ExpressionWrapper(
@@ -304,10 +369,9 @@ def _add_lobby_waits(
         )
     )
     for values in waits:
-        if values["key"] in rows:
-            rows[values["key"]].set_average(
-                "lobby_wait", _seconds(values["wait"]) or 0.0, values["n"]
-            )
+        key = _key(values, group)
+        if key in rows:
+            rows[key].set_average("lobby_wait", _seconds(values["wait"]) or 0.0, values["n"])
 
 
 def _add_scores(
@@ -316,12 +380,13 @@ def _add_scores(
     """How many answered 1, 2, … 5 (the distribution the dashboard charts)."""
     for values in (
         _grouped(found.filter(survey_answer__isnull=False), group, zone)
-        .values("key", "survey_answer__score")
+        .values(*_names(group), "survey_answer__score")
         .order_by()
         .annotate(n=Count("pk"))
     ):
-        if values["key"] in rows:
-            rows[values["key"]].scores[values["survey_answer__score"]] = values["n"]
+        key = _key(values, group)
+        if key in rows:
+            rows[key].scores[values["survey_answer__score"]] = values["n"]
 
 
 def _distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -348,7 +413,7 @@ def _add_travel(
             group,
             zone,
         )
-        .values("key", "municipality_id", "service_id")
+        .values(*_names(group), "municipality_id", "service_id")
         .order_by()
         .annotate(n=Count("pk"))
     )
@@ -376,10 +441,11 @@ def _add_travel(
                 min(_distance_km(here, office) for office in offices) if here and offices else None
             )
         km = nearest[pair]
-        if km is None or p["key"] not in rows:
+        key = _key(p, group)
+        if km is None or key not in rows:
             continue
         trip = 2 * km * ROAD_FACTOR * p["n"]
-        row = rows[p["key"]]
+        row = rows[key]
         row.travel_km += trip
         row.travel_minutes += trip / SPEED_KMH * 60
 

@@ -57,3 +57,65 @@ class SurveyAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.appointment_id}: {self.score}"
+
+
+class DailyFigures(models.Model):
+    """The figures of one day's appointments with the same office, procedure, level, channel
+    and agent, as sums and counts (reports.rollup): what the dashboard reads for the days
+    before the organisation's `FiguresState.rolled_up_until`. No personal data: they stay
+    when the appointments behind them are purged at the end of their retention period."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    office = models.ForeignKey(
+        "tenants.Office", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    service = models.ForeignKey("catalogue.Service", on_delete=models.CASCADE, related_name="+")
+    level = models.CharField(max_length=20)
+    channel = models.CharField(max_length=10)
+    agent = models.ForeignKey("accounts.Membership", on_delete=models.CASCADE, related_name="+")
+    booked = models.PositiveIntegerField(default=0)
+    attended = models.PositiveIntegerField(default=0)
+    no_show = models.PositiveIntegerField(default=0)
+    cancelled_by_citizen = models.PositiveIntegerField(default=0)
+    cancelled_by_office = models.PositiveIntegerField(default=0)
+    with_outcome = models.PositiveIntegerField(default=0)
+    resolved = models.PositiveIntegerField(default=0)
+    answers = models.PositiveIntegerField(default=0)
+    visits_avoided = models.PositiveIntegerField(default=0)
+    lobby_wait_sum = models.FloatField(default=0)  # seconds
+    lobby_wait_n = models.PositiveIntegerField(default=0)
+    queue_wait_sum = models.FloatField(default=0)
+    queue_wait_n = models.PositiveIntegerField(default=0)
+    handling_sum = models.FloatField(default=0)
+    handling_n = models.PositiveIntegerField(default=0)
+    score_sum = models.PositiveIntegerField(default=0)
+    score_1 = models.PositiveIntegerField(default=0)
+    score_2 = models.PositiveIntegerField(default=0)
+    score_3 = models.PositiveIntegerField(default=0)
+    score_4 = models.PositiveIntegerField(default=0)
+    score_5 = models.PositiveIntegerField(default=0)
+    travel_km = models.FloatField(default=0)
+    travel_minutes = models.FloatField(default=0)
+
+    class Meta:
+        verbose_name = _("daily figures")
+        verbose_name_plural = _("daily figures")
+        indexes = [models.Index(fields=["organisation", "day"], name="daily_figures_day")]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} {self.day}"
+
+
+class FiguresState(models.Model):
+    """How far the organisation's daily roll-up goes: the days before `rolled_up_until` are
+    read from DailyFigures, the others from the appointments."""
+
+    organisation = models.OneToOneField(
+        Organisation, on_delete=models.CASCADE, related_name="+", primary_key=True
+    )
+    rolled_up_until = models.DateField(null=True, blank=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} until {self.rolled_up_until}"

@@ -6,6 +6,8 @@ from __future__ import annotations
 from finestreta.reports.dashboard import dashboard_context
 from finestreta.reports.exports import export_report
 from finestreta.reports.kpis import Filters, Report, report
+from finestreta.reports.rollup import refresh as refresh_figures
+from finestreta.reports.rollup import refresh_due as refresh_figures_due
 from finestreta.reports.survey import (
     OPEN_FOR,
     Closed,
@@ -28,6 +30,8 @@ __all__ = [
     "dashboard_context",
     "export_report",
     "get_survey",
+    "refresh_figures",
+    "refresh_figures_due",
     "report",
     "survey_path",
     "survey_token",

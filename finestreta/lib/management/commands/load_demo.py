@@ -26,6 +26,11 @@ class Command(BaseCommand):
                 "password and must only exist on development machines."
             )
         summary = load_demo_data()
+        from django.utils import timezone
+
+        from finestreta.reports.services import refresh_figures_due
+
+        refresh_figures_due(now=timezone.now())  # the dashboard's daily roll-up of the history
         self.stdout.write(self.style.SUCCESS("Demo data loaded:"))
         self.stdout.write(f"  organisations:  {summary.organisations}")
         self.stdout.write(f"  offices:        {summary.offices}")

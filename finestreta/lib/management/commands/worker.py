@@ -59,11 +59,13 @@ def route_queues() -> None:
 
 def sweep() -> None:
     """Re-queue what dead workers left behind, close the recordings and forget the video
-    participants of a server that died, mark the video citizens who never came, and delete the
-    recordings past their retention period (all safe from several workers at once)."""
+        participants of a server that died, mark the video citizens who never came, and delete the
+        recordings past their retention period, and bring the dashboard's daily roll-up up to date
+    (all safe from several workers at once)."""
     from finestreta.integrations.services import requeue_stale as recover_webhooks
     from finestreta.notifications.recovery import sweep as recover_messages
     from finestreta.recordings.services import close_silent, purge_expired
+    from finestreta.reports.services import refresh_figures_due
     from finestreta.video.services import forget_stale, mark_no_shows
 
     now = timezone.now()
@@ -73,6 +75,7 @@ def sweep() -> None:
     forget_stale(now=now)
     mark_no_shows(now=now)
     purge_expired(now=now)
+    refresh_figures_due(now=now)
 
 
 class Command(DBWorkerCommand):
