@@ -367,3 +367,10 @@ class PurgeRun(models.Model):
 
     def count(self, kind: str) -> int:
         return int(self.counts.get(kind, 0))
+
+    @property
+    def ordered_counts(self) -> list[int]:
+        """The counts in the purge's order of kinds (the page's columns)."""
+        from finestreta.privacy.retention import ORDER  # it imports this module
+
+        return [self.count(kind) for kind in ORDER]

@@ -573,8 +573,3 @@ def _audit_due(ctx: Context) -> int:
     if first_kept is not None:
         events = events.filter(chain_position__lt=first_kept)
     return events.count()
-
-
-def describe_counts(counts: dict[str, int]) -> list[tuple[str, int]]:
-    """(kind in words, count) in the purge's order."""
-    return [(retention.label_of(kind), int(counts.get(kind, 0))) for kind in retention.ORDER]

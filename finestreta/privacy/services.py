@@ -70,6 +70,7 @@ __all__ = [
     "csv_safe",
     "describe_chain",
     "export_events_for_staff",
+    "describe_counts",
     "describe_retention_for_staff",
     "list_events_for_staff",
     "last_purge_for_staff",
@@ -308,6 +309,11 @@ def preview_purge_for_staff(staff: StaffContext, *, now: dt.datetime) -> PurgeRe
     return purge_expired_data(
         now=now, organisation=staff.organisation, dry_run=True, actor=staff.user
     )
+
+
+def describe_counts(counts: Mapping[str, int]) -> list[tuple[str, int]]:
+    """(kind in words, count), in the purge's order: a run's counts for people."""
+    return [(retention.label_of(kind), int(counts.get(kind, 0))) for kind in retention.ORDER]
 
 
 def purge_expired_data(
