@@ -20,7 +20,7 @@ from django.utils import translation
 from finestreta.appointments.models import Appointment
 from finestreta.integrations import services as integrations
 from finestreta.integrations.models import Event, Subscription
-from finestreta.privacy import purge, services
+from finestreta.privacy import purge, purge_steps, services
 from finestreta.privacy.models import AuditChainCheckpoint, AuditEvent, PurgeRun, RetentionPolicy
 from finestreta.privacy.retention import RULES, periods_for, validate_period
 from finestreta.privacy.tests.retention_world import CONTACT, NOW, POLICY, World, ago, seed
@@ -333,15 +333,15 @@ def test_a_failure_in_one_organisation_does_not_stop_the_next(
         status="attended",
         starts_at=ago(2000),
     )
-    real = purge._delete_appointments
+    real = purge_steps._delete_appointments
 
-    def fail_for_a(rows: list[Appointment], ctx: purge.Context) -> list[str]:
+    def fail_for_a(rows: list[Appointment], ctx: purge_steps.Context) -> list[str]:
         if ctx.organisation == personas.org_a:
             raise RuntimeError("disk full")
         return real(rows, ctx)
 
     monkeypatch.setattr(purge, "STEPS", [
-        purge.Step(s.kind, s.name, s.candidates, fail_for_a, s.announce_as)
+        purge_steps.Step(s.kind, s.name, s.candidates, fail_for_a, s.announce_as)
         if s.remove is real else s
         for s in purge.STEPS
     ])  # fmt: skip
