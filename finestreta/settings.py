@@ -453,6 +453,13 @@ NOTIFICATIONS_ALLOW_PRIVATE_GATEWAYS = env_bool(
 )
 NOTIFICATIONS_RECEIPT_RATE_LIMIT = env_str("NOTIFICATIONS_RECEIPT_RATE_LIMIT", "600/m")
 
+# --- Retention (docs/operations.md, ADR 34) ---
+# The task workers purge what the organisations' retention periods say is due once every
+# RETENTION_PURGE_HOURS (the first worker to look after that time does it), removing
+# RETENTION_BATCH_SIZE rows per transaction.
+RETENTION_PURGE_HOURS = env_int("RETENTION_PURGE_HOURS", 24)
+RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 200)
+
 # --- Webhooks for integrators (docs/api.md, ADR 32) ---
 # Seconds to connect to a receiver and to wait for its answer; the most deliveries a worker
 # claims at a time; seconds after which a delivery claimed by a worker that died is tried again.

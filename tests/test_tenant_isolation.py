@@ -242,6 +242,7 @@ def test_the_walk_finds_the_staff_routes() -> None:
     templates = {route.template for route in tenant_routes()}
     assert "<slug:org>/staff/" in templates
     assert "<slug:org>/staff/team/" in templates
+    assert "<slug:org>/staff/retention/preview/" in templates
 
 
 @pytest.mark.parametrize("route", tenant_routes(), ids=lambda r: r.template)

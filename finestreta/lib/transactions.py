@@ -1,6 +1,7 @@
 """Transactions that PostgreSQL may end with a deadlock: two writers checking the same
 exclusion constraint (no double booking) can each wait for the other; PostgreSQL then aborts
-one of them with `deadlock_detected`. The work itself was sound, so it is tried again."""
+one of them with `deadlock_detected`. The work itself was sound, so it is tried again.
+Also the locks that keep concurrent writers apart (advisory locks, rows locked or skipped)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ import functools
 import random
 import time
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from django.db import OperationalError, connection
+from django.db.models import Model, QuerySet
 
 P = ParamSpec("P")
 R = TypeVar("R")
+M = TypeVar("M", bound=Model)
 
 ATTEMPTS = 4
 DEADLOCK = "40P01"  # PostgreSQL's SQLSTATE for deadlock_detected
@@ -73,3 +76,24 @@ def lock_audit_chain(organisation_id: int | None) -> None:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(%s, %s)", [AUDIT_CHAIN_LOCK, organisation_id or 0]
         )
+
+
+def lock_skipping(rows: QuerySet[M], **kwargs: Any) -> QuerySet[M]:
+    """Inside a transaction: `rows` locked until it ends, leaving out those another transaction
+    holds (PostgreSQL's SKIP LOCKED), so that two workers take different rows. SQLite writes one
+    transaction at a time (begun IMMEDIATE): the rows as they are."""
+    if connection.features.has_select_for_update_skip_locked:
+        return rows.select_for_update(skip_locked=True, **kwargs)
+    return rows
+
+
+RETENTION_LOCK = 0x46_52  # advisory-lock namespace "FR": the retention purge's schedule
+
+
+def lock_retention_schedule() -> None:
+    """Inside a transaction: wait until no other worker is deciding whether the retention
+    purge is due (privacy.purge). SQLite writes one transaction at a time anyway."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [RETENTION_LOCK, 0])

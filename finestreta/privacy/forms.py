@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from django import forms
@@ -8,6 +9,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from finestreta.privacy.models import AuditEvent
+from finestreta.privacy.retention import ORDER, RULES, validate_period
 
 # Outside these years a date is a typing mistake (and would overflow the time arithmetic).
 EARLIEST = dt.date(2000, 1, 1)
@@ -56,3 +58,31 @@ class AuditFilterForm(forms.Form):
             "action": data.get("action") or "",
             "actor_contains": (data.get("actor") or "").strip(),
         }
+
+
+class RetentionForm(forms.Form):
+    """The organisation's retention period of every kind of data, in days (privacy.retention):
+    each field refuses a period below its kind's floor or above its ceiling."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for kind in ORDER:
+            rule = RULES[kind]
+            self.fields[kind] = forms.IntegerField(
+                label=rule.kind.label,
+                min_value=1,
+                widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+                help_text=_(
+                    "In days. Default %(default)s; at least %(floor)s, at most %(ceiling)s."
+                )
+                % {"default": rule.default, "floor": rule.floor, "ceiling": rule.ceiling},
+                error_messages={
+                    "required": _("Enter a number of days."),
+                    "invalid": _("Enter a whole number of days, for example 365."),
+                    "min_value": _("Enter a number of days of 1 or more."),
+                },
+                validators=[functools.partial(validate_period, kind)],
+            )
+
+    def periods(self) -> dict[str, int]:
+        return {kind: self.cleaned_data[kind] for kind in ORDER}

@@ -273,3 +273,104 @@ class AuditChainCheckpoint(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AuditLogIsAppendOnly("audit checkpoints cannot be deleted")
+
+
+class DataKind(models.TextChoices):
+    """What the retention purge removes, kind by kind (privacy.retention.RULES)."""
+
+    APPOINTMENTS = "appointments", _("Appointments")
+    CONTACT_DATA = "contact_data", _("Contact details")
+    CHAT = "chat", _("Chat of the calls")
+    FILES = "files", _("Files shared in the calls")
+    RECORDINGS = "recordings", _("Recordings of the calls")
+    CONSENT_RECORDS = "consent_records", _("Consent records")
+    AUDIT_LOG = "audit_log", _("Audit log")
+
+
+class RetentionPolicy(models.Model):
+    """How long an organisation keeps one kind of data, where it differs from the platform's
+    default (privacy.retention.RULES); changed through `privacy.services.set_retention_periods`,
+    which checks the period against the kind's floor and ceiling."""
+
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="retention_policies",
+        verbose_name=_("organisation"),
+    )
+    kind = models.CharField(_("data"), max_length=20, choices=DataKind.choices)
+    days = models.PositiveIntegerField(_("kept for (days)"))
+    changed_at = models.DateTimeField(_("changed"), default=timezone.now)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+
+    class Meta:
+        verbose_name = _("retention period")
+        verbose_name_plural = _("retention periods")
+        ordering = ["organisation", "kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "kind"], name="retention_once_per_kind"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(days__gte=1), name="retention_at_least_a_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} {self.kind}: {self.days}"
+
+
+class PurgeRun(models.Model):
+    """One run of the retention purge for one organisation: what it removed (or, for a dry run,
+    would have), kind by kind. Its counts grow batch by batch, each in the transaction that
+    removed the batch, so a run cut short reports what it did remove; `finished_at` stays empty
+    and `error` says why."""
+
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="purge_runs",
+        verbose_name=_("organisation"),
+    )
+    started_at = models.DateTimeField(_("started"))
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # The moment the periods were counted back from (the run's "now").
+    as_of = models.DateTimeField(_("data older than the periods before"))
+    dry_run = models.BooleanField(_("preview only"), default=False)
+    scheduled = models.BooleanField(_("started by the schedule"), default=False)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("started by"),
+    )
+    counts = models.JSONField(_("removed"), default=dict, blank=True)
+    error = models.CharField(_("error"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("retention purge")
+        verbose_name_plural = _("retention purges")
+        ordering = ["-started_at", "-pk"]
+        indexes = [models.Index(fields=["organisation", "started_at"], name="purge_run_org_time")]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} {self.started_at:%Y-%m-%d %H:%M}"
+
+    def count(self, kind: str) -> int:
+        return int(self.counts.get(kind, 0))
+
+    @property
+    def ordered_counts(self) -> list[int]:
+        """The counts in the purge's order of kinds (the page's columns)."""
+        from finestreta.privacy.retention import ORDER  # it imports this module
+
+        return [self.count(kind) for kind in ORDER]

@@ -8,6 +8,10 @@ The log is a hash chain per organisation (ADR 31, `privacy.chain`): `verify_audi
 organisation's administrators about their own chain, and `purge_events_before` is the
 retention job's one way to remove old events.
 
+Retention (ADR 34, `privacy.retention` and `privacy.purge`): `describe_retention_for_staff`
+and `set_retention_periods_for_staff` for the administrators' page, `purge_expired_data` for
+the command and the page's preview, `purge_if_due` for the task workers' daily purge.
+
 Events are written in the caller's transaction (call `record_event` inside it): a change that
 is rolled back leaves no event behind. Failed logins change nothing, so their events stand alone.
 """
@@ -35,10 +39,11 @@ from django.utils.translation import gettext as _
 
 from finestreta.accounts.models import Membership, Role, User
 from finestreta.lib.net import client_ip
-from finestreta.privacy import chain, verification
+from finestreta.privacy import chain, retention, verification
 from finestreta.privacy.chain import purge_events_before
 from finestreta.privacy.middleware import current_request
-from finestreta.privacy.models import AuditEvent
+from finestreta.privacy.models import AuditEvent, DataKind, PurgeRun
+from finestreta.privacy.retention import RULES, KindStatus, validate_period
 from finestreta.privacy.verification import (
     ChainResult,
     Verification,
@@ -49,10 +54,15 @@ from finestreta.tenants.models import Organisation
 
 if TYPE_CHECKING:
     from finestreta.accounts.services import StaffContext
+    from finestreta.privacy.purge import PurgeReport
 
 __all__ = [
+    "RULES",
     "Action",
     "ChainResult",
+    "DataKind",
+    "KindStatus",
+    "PurgeRun",
     "Verification",
     "chain_status_for_staff",
     "csv_lines",
@@ -60,12 +70,21 @@ __all__ = [
     "csv_safe",
     "describe_chain",
     "export_events_for_staff",
+    "describe_counts",
+    "describe_retention_for_staff",
     "list_events_for_staff",
+    "last_purge_for_staff",
+    "list_purge_runs_for_staff",
+    "preview_purge_for_staff",
     "purge_events_before",
+    "purge_expired_data",
+    "purge_if_due",
     "record_admin_log_entry",
     "record_event",
     "record_failed_login",
+    "set_retention_periods_for_staff",
     "sole_organisation",
+    "validate_period",
     "verify_audit_log",
     "verify_chain",
 ]
@@ -244,6 +263,81 @@ def export_events_for_staff(
         details={"filters": {k: v for k, v in filters.items() if v}},
     )
     return events
+
+
+# --- Retention --------------------------------------------------------------------------
+
+
+def _require_org_admin(staff: StaffContext) -> None:
+    if not staff.membership.has_role(Role.ORG_ADMIN):
+        raise PermissionDenied
+
+
+def describe_retention_for_staff(staff: StaffContext) -> list[KindStatus]:
+    """Each kind of data with the organisation's period, the default, floor and ceiling, and
+    what the last purge removed; for its administrators."""
+    _require_org_admin(staff)
+    return retention.describe_policies(staff.organisation)
+
+
+def list_purge_runs_for_staff(staff: StaffContext, *, limit: int = 20) -> list[PurgeRun]:
+    """The organisation's latest purges and previews, newest first."""
+    _require_org_admin(staff)
+    return retention.recent_runs(staff.organisation, limit=limit)
+
+
+def last_purge_for_staff(staff: StaffContext) -> PurgeRun | None:
+    _require_org_admin(staff)
+    return retention.last_run(staff.organisation)
+
+
+def set_retention_periods_for_staff(
+    staff: StaffContext, *, periods: Mapping[str, int], request: HttpRequest | None = None
+) -> list[str]:
+    """Change the organisation's periods (kind → days); the kinds changed. ValidationError,
+    with a message per kind, for a period below the kind's floor or above its ceiling."""
+    _require_org_admin(staff)
+    return retention.set_retention_periods(
+        organisation=staff.organisation, periods=dict(periods), actor=staff.user, request=request
+    )
+
+
+def preview_purge_for_staff(staff: StaffContext, *, now: dt.datetime) -> PurgeReport:
+    """What the purge would remove from the organisation now, changing nothing (a dry run,
+    recorded as such)."""
+    _require_org_admin(staff)
+    return purge_expired_data(
+        now=now, organisation=staff.organisation, dry_run=True, actor=staff.user
+    )
+
+
+def describe_counts(counts: Mapping[str, int]) -> list[tuple[str, int]]:
+    """(kind in words, count), in the purge's order: a run's counts for people."""
+    return [(retention.label_of(kind), int(counts.get(kind, 0))) for kind in retention.ORDER]
+
+
+def purge_expired_data(
+    *,
+    now: dt.datetime,
+    organisation: Organisation | None = None,
+    dry_run: bool = False,
+    actor: User | None = None,
+    batch_size: int | None = None,
+) -> PurgeReport:
+    """Remove what the retention periods say is due at `now`, in every organisation or one,
+    and report it; `dry_run`: only count it (see `privacy.purge`)."""
+    from finestreta.privacy import purge  # it imports other apps' services, which import this
+
+    return purge.purge_expired_data(
+        now=now, organisation=organisation, dry_run=dry_run, actor=actor, batch_size=batch_size
+    )
+
+
+def purge_if_due(*, now: dt.datetime) -> PurgeReport | None:
+    """The task workers' daily purge: run unless one ran less than RETENTION_PURGE_HOURS ago."""
+    from finestreta.privacy import purge
+
+    return purge.purge_if_due(now=now)
 
 
 # --- CSV -----------------------------------------------------------------------------------

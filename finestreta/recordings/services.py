@@ -23,6 +23,8 @@ from finestreta.identity.consent import latest_answers
 from finestreta.identity.models import ConsentKind
 from finestreta.identity.models import Recording as RecordingRule
 from finestreta.identity.policy import rules_for
+from finestreta.integrations.services import emit_data_deleted
+from finestreta.lib.transactions import lock_skipping
 from finestreta.privacy.models import AuditEvent
 from finestreta.privacy.services import record_event
 from finestreta.recordings import storage
@@ -322,27 +324,53 @@ def close_silent(*, now: dt.datetime) -> int:
 
 
 def purge_expired(*, now: dt.datetime) -> int:
-    """Delete the media of every recording past its retention period (the row stays, saying
-    when it was deleted). Run by the task workers' sweeper."""
+    """Delete the media of every recording past its procedure's retention period (the row
+    stays, saying when it was deleted). Run by the task workers' sweeper, every few seconds;
+    the organisation's ceiling on top of it (privacy.retention) is applied by the daily purge,
+    which calls `delete_media` too."""
     deleted = 0
     due = Recording.objects.filter(delete_after__lte=now).exclude(
         state__in=[*LIVE, Recording.State.DELETED]
     )
-    for recording in due.select_related("appointment__organisation"):
+    for pk in due.values_list("pk", flat=True):
         with transaction.atomic():
-            Track.objects.filter(recording=recording).delete()
-            recording.state = Recording.State.DELETED
-            recording.deleted_at = now
-            recording.save(update_fields=["state", "deleted_at"])
-            record_event(
-                action=AuditEvent.Action.RECORDING_DELETED,
-                organisation=recording.appointment.organisation,
-                target=recording.appointment,
-                details={"recording": recording.pk},
+            # Locked and checked again: another worker's sweep (or the retention purge) may be
+            # deleting it at this very moment.
+            recording = (
+                lock_skipping(Recording.objects.filter(pk=pk))
+                .exclude(state__in=[*LIVE, Recording.State.DELETED])
+                .select_related("appointment__organisation")
+                .first()
             )
-            transaction.on_commit(lambda r=recording: storage.delete_files(r))  # type: ignore[misc]
+            if recording is None:
+                continue
+            delete_media(recording, now=now)
+            emit_data_deleted(
+                organisation=recording.appointment.organisation,
+                kind="recording",
+                ids=[recording.appointment.code],
+                now=now,
+            )
         deleted += 1
     return deleted
+
+
+def delete_media(recording: Recording, *, now: dt.datetime) -> None:
+    """Delete a stopped recording's media: its tracks and chunks now, its files once the
+    caller's transaction commits (a rollback keeps them); the row stays, marked deleted, with
+    an audit event. The caller holds the row locked and has checked it is neither live nor
+    deleted; it tells connected systems (`emit_data_deleted`) as it sees fit."""
+    Track.objects.filter(recording=recording).delete()
+    recording.state = Recording.State.DELETED
+    recording.deleted_at = now
+    recording.save(update_fields=["state", "deleted_at"])
+    record_event(
+        action=AuditEvent.Action.RECORDING_DELETED,
+        organisation=recording.appointment.organisation,
+        target=recording.appointment,
+        details={"recording": recording.pk},
+    )
+    transaction.on_commit(lambda r=recording: storage.delete_files(r))  # type: ignore[misc]
 
 
 # --- Watching -----------------------------------------------------------------------------

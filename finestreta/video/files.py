@@ -9,6 +9,7 @@ can hide macros and decompression bombs, and their content cannot be checked as 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import io
@@ -19,6 +20,7 @@ import struct
 import unicodedata
 import uuid
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -221,6 +223,17 @@ def share_file(
         path.unlink(missing_ok=True)
         raise
     return shared
+
+
+def delete_stored(storage_names: Iterable[str]) -> None:
+    """Remove the encrypted files of shared files whose rows were deleted (the retention
+    purge calls it once its transaction has committed): a file already gone is no error, and
+    a room's folder left empty goes too."""
+    for storage_name in storage_names:
+        path = _path(storage_name)
+        path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # not empty: other files of the room stay
+            path.parent.rmdir()
 
 
 def read_file(shared: SharedFile, *, reader: Uploader, now: dt.datetime) -> bytes:

@@ -177,6 +177,12 @@ SCENARIOS = [
         debug=True,
         status=400,
     ),
+    Scenario(
+        "retention of data",
+        lambda d: f"/{d.organisation.slug}/staff/retention/",
+        logged_in=True,
+        debug=True,
+    ),
     Scenario("webhooks", lambda d: webhooks(d), logged_in=True, debug=True),
     Scenario("new webhook", lambda d: webhooks(d, "new"), logged_in=True, debug=True),
     Scenario("webhook and its log", lambda d: webhooks(d, "detail"), logged_in=True, debug=True),

@@ -1,8 +1,8 @@
 """Run the background-task worker (django-tasks-db's db_worker) with a heartbeat for /readyz, the
 notifications dispatcher that sends due messages in batches (notifications.delivery), a sweeper
 that recovers the messages of a worker that died mid-batch (notifications.recovery), the
-integrators' webhooks dispatcher (integrations.delivery), and the virtual queue's loop (lapsed
-offers back to the queue, offers for free agents)."""
+integrators' webhooks dispatcher (integrations.delivery), the virtual queue's loop (lapsed
+offers back to the queue, offers for free agents), and, once a day, the retention purge."""
 
 from __future__ import annotations
 
@@ -59,11 +59,14 @@ def route_queues() -> None:
 
 def sweep() -> None:
     """Re-queue what dead workers left behind, close the recordings and forget the video
-        participants of a server that died, mark the video citizens who never came, and delete the
-        recordings past their retention period, and bring the dashboard's daily roll-up up to date
-    (all safe from several workers at once)."""
+    participants of a server that died, mark the video citizens who never came, delete the
+    recordings past their procedure's retention period, and, when the last one is
+    RETENTION_PURGE_HOURS old, run the retention purge (all safe from several workers at once:
+    one of them starts the purge, see privacy.purge.purge_if_due), and bring the dashboard's
+    daily roll-up up to date."""
     from finestreta.integrations.services import requeue_stale as recover_webhooks
     from finestreta.notifications.recovery import sweep as recover_messages
+    from finestreta.privacy.services import purge_if_due
     from finestreta.recordings.services import close_silent, purge_expired
     from finestreta.reports.services import refresh_figures_due
     from finestreta.video.services import forget_stale, mark_no_shows
@@ -75,6 +78,10 @@ def sweep() -> None:
     forget_stale(now=now)
     mark_no_shows(now=now)
     purge_expired(now=now)
+    report = purge_if_due(now=now)
+    if report is not None:
+        for line in report.failed:
+            logger.error("the retention purge of %s stopped: %s", line.organisation, line.error)
     refresh_figures_due(now=now)
 
 
