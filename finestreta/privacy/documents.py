@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils.translation import gettext as _
 from fpdf import FPDF
@@ -90,7 +91,7 @@ def _label(model: type[models.Model] | None, name: str) -> str:
     if model is not None:
         try:
             field = model._meta.get_field(name)
-        except LookupError:
+        except FieldDoesNotExist:
             field = None
         if field is not None and getattr(field, "verbose_name", None):
             return str(field.verbose_name).capitalize()
@@ -102,6 +103,14 @@ def _text(model: type[models.Model] | None, name: str, value: Any, zone: str) ->
         return "—"
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
+    if name == "matched_by":
+        found_by = {
+            "email": _("e-mail address"),
+            "phone": _("mobile number"),
+            "id_document": _("identity document"),
+            "queue": _("their place in the virtual queue"),
+        }
+        return ", ".join(found_by.get(v, v) for v in value)
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     if isinstance(value, dict):
@@ -114,7 +123,7 @@ def _text(model: type[models.Model] | None, name: str, value: Any, zone: str) ->
     if model is not None:
         try:
             field = model._meta.get_field(name)
-        except LookupError:
+        except FieldDoesNotExist:
             field = None
         choices = dict(getattr(field, "choices", None) or [])
         if value in choices:

@@ -151,7 +151,7 @@ def seed(personas: Personas) -> Seeded:
         agent=agent,
         service=personas.service_a,
         status="attended",
-        starts_at=DAY,
+        starts_at=DAY + dt.timedelta(hours=1),
         name=OTHER_NAME,
         email=OTHER_EMAIL,
         phone="+34600000001",
