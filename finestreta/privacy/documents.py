@@ -93,8 +93,9 @@ def _label(model: type[models.Model] | None, name: str) -> str:
             field = model._meta.get_field(name)
         except FieldDoesNotExist:
             field = None
-        if field is not None and getattr(field, "verbose_name", None):
-            return str(field.verbose_name).capitalize()
+        verbose = getattr(field, "verbose_name", None)
+        if verbose:
+            return str(verbose).capitalize()
     return name.replace("_", " ").capitalize()
 
 
