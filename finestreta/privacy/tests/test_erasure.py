@@ -321,3 +321,23 @@ def test_another_organisations_administrator_cannot_erase_here(
     confirm = {**CRITERIA, "plan": fingerprint, "confirm": "on"}
     assert client.post(CONFIRM, confirm).status_code == 404
     assert Appointment.objects.get(pk=seeded.represented.pk).name == people.NAME
+
+
+def test_files_on_disk_go_only_once_the_erasure_has_committed(
+    personas: Personas,
+    seeded: Seeded,
+    settings: Any,  # noqa: F811
+    tmp_path: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    settings.VIDEO_FILES_DIR = tmp_path
+    shared = tmp_path / "seed" / "citizen.bin"
+    shared.parent.mkdir()
+    shared.write_bytes(b"sealed")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        erase(personas)
+    assert shared.exists()  # not before the commit
+    assert callbacks
+    for callback in callbacks:
+        callback()
+    assert not shared.exists()
