@@ -15,27 +15,36 @@ from django.db import models
 from django.utils.translation import gettext as _
 from fpdf import FPDF
 
+from finestreta.appointments.models import Appointment, VerificationCode, WaitingListEntry
+from finestreta.identity.models import ConsentRecord, IdentityCheck, OneTimeCode, Signature
 from finestreta.identity.receipts import FONT, new_document, row, when
+from finestreta.integrations.models import Event
+from finestreta.notifications.models import Message
 from finestreta.privacy import subject_access as sa
+from finestreta.privacy.models import AuditEvent
 from finestreta.privacy.processing_record import ProcessingRecord, build_record
+from finestreta.queueing.models import QueueEntry
+from finestreta.recordings.models import Recording, Track
+from finestreta.reports.models import SurveyAnswer
+from finestreta.video.models import ChatLine, Coaching, Room, RoomEvent, SharedFile
 
 # The export's sections in order: its key in the JSON, the model its rows come from, a title.
 SECTIONS: list[tuple[str, type[models.Model] | None]] = [
-    ("appointments", sa.Appointment),
+    ("appointments", Appointment),
     ("represented_appointments", None),
-    ("queue_entries", sa.QueueEntry),
-    ("waiting_list_entries", sa.WaitingListEntry),
-    ("messages", sa.Message),
-    ("verification_codes", sa.VerificationCode),
-    ("video_calls", sa.Room),
-    ("identity_checks", sa.IdentityCheck),
-    ("one_time_codes", sa.OneTimeCode),
-    ("consents", sa.ConsentRecord),
-    ("signatures", sa.Signature),
-    ("recordings", sa.Recording),
-    ("survey_answers", sa.SurveyAnswer),
-    ("audit_events", sa.AuditEvent),
-    ("webhook_events", sa.Event),
+    ("queue_entries", QueueEntry),
+    ("waiting_list_entries", WaitingListEntry),
+    ("messages", Message),
+    ("verification_codes", VerificationCode),
+    ("video_calls", Room),
+    ("identity_checks", IdentityCheck),
+    ("one_time_codes", OneTimeCode),
+    ("consents", ConsentRecord),
+    ("signatures", Signature),
+    ("recordings", Recording),
+    ("survey_answers", SurveyAnswer),
+    ("audit_events", AuditEvent),
+    ("webhook_events", Event),
 ]
 
 
@@ -132,8 +141,8 @@ def _text(model: type[models.Model] | None, name: str, value: Any, zone: str) ->
     return str(value)
 
 
-NESTED = {"chat": sa.ChatLine, "files": sa.SharedFileModel, "events": sa.RoomEvent,
-          "silent_listening": sa.Coaching, "tracks": sa.Track}  # fmt: skip
+NESTED = {"chat": ChatLine, "files": SharedFile, "events": RoomEvent,
+          "silent_listening": Coaching, "tracks": Track}  # fmt: skip
 
 
 def _entry(pdf: FPDF, model: type[models.Model] | None, item: dict[str, Any], zone: str) -> None:
