@@ -202,6 +202,8 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Citizens' booking forms: attempts per address and hour (django-ratelimit).
 BOOKING_RATE_LIMIT = env_str("BOOKING_RATE_LIMIT", "60/h")
+# Searches for a person's data (subject access and erasure) per administrator and hour.
+SUBJECT_SEARCH_RATE_LIMIT = env_str("SUBJECT_SEARCH_RATE_LIMIT", "60/h")
 
 # --- REST API for integrators (/api/v1/; see docs/api.md) ---
 # JSON only: the browsable API needs inline scripts, which the Content-Security-Policy forbids.

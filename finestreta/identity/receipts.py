@@ -180,6 +180,30 @@ class _Receipt(FPDF):
         )
 
 
+def new_document(*, title: str, author: str, subject: str = "", footer: str = "") -> FPDF:
+    """An empty A4 document with the receipts' font, margins and footer, in the active language
+    and with its title for screen readers: the privacy app's documents (the subject access
+    export, the record of processing activities) are laid out like the receipts."""
+    pdf = _Receipt(format="A4")
+    pdf.set_margins(18, 18, 18)
+    pdf.set_auto_page_break(True, margin=20)
+    pdf.add_font(FONT, "", str(FONTS / "DejaVuSans.ttf"))
+    pdf.add_font(FONT, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+    pdf.set_title(title)
+    pdf.set_author(author)
+    if subject:
+        pdf.set_subject(subject)
+    pdf.set_creator("Finestreta")
+    pdf.set_lang(translation.get_language())
+    pdf.footer_text = footer
+    return pdf
+
+
+def row(pdf: FPDF, label: str, value: str) -> None:
+    """A label and its value side by side, as on the receipts."""
+    _row(pdf, label, value)
+
+
 def render_receipt(signature: Signature) -> bytes:
     """The PDF of a signed signature, in `signature.receipt_language`."""
     from finestreta.identity.signatures import receipts_url

@@ -3,6 +3,12 @@
 Other apps write to the audit log through `record_event` only, and staff read it through
 `list_events_for_staff` (the organisation's own events, for its administrators).
 
+The data-subject rights and the record of processing activities (ADR 35) live in their own
+modules and are re-exported here: `normalise_criteria` and `find_subject_for_staff` (who the
+person is and what names them), `export_subject_data` (right of access), `plan_erasure` and
+`erase_personal_data` (right to erasure, with `KEEP_RULES`), `processing_record_for_staff`,
+`export_processing_record` and `retention_period_text` (GDPR art. 30).
+
 The log is a hash chain per organisation (ADR 31, `privacy.chain`): `verify_audit_log` and
 `verify_chain` check it (`manage.py verify_audit_log`), `chain_status_for_staff` tells an
 organisation's administrators about their own chain, and `purge_events_before` is the
@@ -63,12 +69,22 @@ __all__ = [
     "DataKind",
     "KindStatus",
     "PurgeRun",
+    "EXPORT_LANGUAGES",
+    "KEEP_RULES",
+    "Action",
+    "ChainResult",
+    "Criteria",
+    "ErasurePlan",
+    "ErasureRefused",
+    "ErasureResult",
+    "Subject",
     "Verification",
     "chain_status_for_staff",
     "csv_lines",
     "csv_rows",
     "csv_safe",
     "describe_chain",
+    "erase_personal_data",
     "export_events_for_staff",
     "describe_counts",
     "describe_retention_for_staff",
@@ -76,6 +92,13 @@ __all__ = [
     "last_purge_for_staff",
     "list_purge_runs_for_staff",
     "preview_purge_for_staff",
+    "export_processing_record",
+    "export_subject_data",
+    "find_subject_for_staff",
+    "list_events_for_staff",
+    "normalise_criteria",
+    "plan_erasure",
+    "processing_record_for_staff",
     "purge_events_before",
     "purge_expired_data",
     "purge_if_due",
@@ -83,6 +106,7 @@ __all__ = [
     "record_event",
     "record_failed_login",
     "set_retention_periods_for_staff",
+    "retention_period_text",
     "sole_organisation",
     "validate_period",
     "verify_audit_log",
@@ -480,3 +504,25 @@ def _redact(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_redact(v) for v in value]
     return value
+
+
+# --- Data-subject rights and the record of processing (ADR 35) -----------------------------
+# Imported last: these modules read every app's records, and some of those apps' services
+# import this module for `record_event` (defined above by now).
+from finestreta.privacy.erasure import (  # noqa: E402
+    KEEP_RULES,
+    ErasurePlan,
+    ErasureRefused,
+    ErasureResult,
+    erase_personal_data,
+    plan_erasure,
+)
+from finestreta.privacy.operations import (  # noqa: E402
+    EXPORT_LANGUAGES,
+    export_processing_record,
+    export_subject_data,
+    find_subject_for_staff,
+    processing_record_for_staff,
+)
+from finestreta.privacy.processing_record import retention_period_text  # noqa: E402
+from finestreta.privacy.subjects import Criteria, Subject, normalise_criteria  # noqa: E402

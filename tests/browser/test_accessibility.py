@@ -81,6 +81,20 @@ class Scenario:
     failed_login: bool = False
     logged_in: bool = False
     status: int = 200
+    # Pages reached by a form (POST): the fields to fill on the page at `path`, then buttons to
+    # press in turn, each loading the next page.
+    fill: Callable[[BrowserData], dict[str, str]] | None = None
+    press: tuple[str, ...] = ()
+
+
+def citizen_email(data: BrowserData) -> dict[str, str]:
+    """The e-mail of the demo appointment's citizen, to find their data."""
+    from finestreta.appointments.models import Appointment
+
+    return {"#id_email": Appointment.objects.get(code=data.appointment_code).email}
+
+
+SEARCH_BUTTON = "main form.stack button[type=submit]"
 
 
 def webhooks(data: BrowserData, page: str = "") -> str:
@@ -189,6 +203,42 @@ SCENARIOS = [
     Scenario("webhook secret", lambda d: webhooks(d, "secret"), logged_in=True, debug=True),
     Scenario("webhook delivery", lambda d: webhooks(d, "delivery"), logged_in=True, debug=True),
     Scenario(
+        "people's data: search",
+        lambda d: f"/{d.organisation.slug}/staff/privacy/subjects/",
+        logged_in=True,
+        debug=True,
+    ),
+    Scenario(
+        "people's data: a bad identifier",
+        lambda d: f"/{d.organisation.slug}/staff/privacy/subjects/",
+        logged_in=True,
+        debug=True,
+        fill=lambda d: {"#id_phone": "12"},
+        press=(SEARCH_BUTTON,),
+    ),
+    Scenario(
+        "people's data: what is held",
+        lambda d: f"/{d.organisation.slug}/staff/privacy/subjects/",
+        logged_in=True,
+        debug=True,
+        fill=citizen_email,
+        press=(SEARCH_BUTTON,),
+    ),
+    Scenario(
+        "people's data: the erasure's plan",
+        lambda d: f"/{d.organisation.slug}/staff/privacy/subjects/",
+        logged_in=True,
+        debug=True,
+        fill=citizen_email,
+        press=(SEARCH_BUTTON, "main form[action$='/erasure/'] button"),
+    ),
+    Scenario(
+        "record of processing activities",
+        lambda d: f"/{d.organisation.slug}/staff/privacy/processing/",
+        logged_in=True,
+        debug=True,
+    ),
+    Scenario(
         "agenda (day)",
         lambda d: f"/{d.organisation.slug}/staff/agenda/",
         logged_in=True,
@@ -263,6 +313,11 @@ def test_every_page_is_accessible(
         if scenario.logged_in:
             # The whole address: a login page's ?next= also ends with the path asked for.
             assert page.url == visit.base_url + path, f"not logged in: {page.url}"
+        for selector, value in (scenario.fill(browser_data) if scenario.fill else {}).items():
+            page.fill(selector, value)
+        for button in scenario.press:
+            with page.expect_navigation():
+                page.click(button)
         problems += [f"{scenario.name}: {problem}" for problem in check_page(visit, language)]
     assert not problems, "\n\n".join(problems)
 
