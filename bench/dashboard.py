@@ -275,13 +275,18 @@ def main() -> None:
             ),
         ]
         from finestreta.reports import rollup
+        from finestreta.reports.models import FiguresState
 
-        started = time.perf_counter()
-        rolled = rollup.refresh(org, NOW.date() - dt.timedelta(days=DAYS + 1), NOW.date(), now=NOW)
-        print(
-            f"daily roll-up of every day before today: {rolled:,} rows in "
-            f"{time.perf_counter() - started:.0f} s (once; then the workers' 35 days every 10 min)"
-        )
+        if not FiguresState.objects.filter(organisation=org).exists():
+            started = time.perf_counter()
+            rolled = rollup.refresh(
+                org, NOW.date() - dt.timedelta(days=DAYS + 1), NOW.date(), now=NOW
+            )
+            print(
+                f"daily roll-up of every day before today: {rolled:,} rows in "
+                f"{time.perf_counter() - started:.0f} s (once; then the workers' 35 days every "
+                "10 minutes)"
+            )
         started = time.perf_counter()
         rollup.refresh(org, NOW.date() - dt.timedelta(days=35), NOW.date(), now=NOW)
         print(f"a workers' refresh of the last 35 days: {time.perf_counter() - started:.1f} s")
