@@ -73,7 +73,10 @@ class DailyFigures(models.Model):
     service = models.ForeignKey("catalogue.Service", on_delete=models.CASCADE, related_name="+")
     level = models.CharField(max_length=20)
     channel = models.CharField(max_length=10)
-    agent = models.ForeignKey("accounts.Membership", on_delete=models.CASCADE, related_name="+")
+    # None: every agent's together (the rows the dashboard reads unless it is about agents).
+    agent = models.ForeignKey(
+        "accounts.Membership", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     booked = models.PositiveIntegerField(default=0)
     attended = models.PositiveIntegerField(default=0)
     no_show = models.PositiveIntegerField(default=0)

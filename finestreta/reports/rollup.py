@@ -3,6 +3,9 @@ channel and agent, the counts and sums the dashboard adds up, so that a dashboar
 of a large organisation reads a few narrow rows instead of joining every appointment with its
 call, queue entry and survey answer.
 
+- Each day has a row per office, procedure, level, channel and agent, and a row per office,
+  procedure, level and channel for all agents together (agent None), which is what the
+  dashboard reads unless it is broken down or filtered by agent.
 - `refresh` recomputes the days it is given from the appointments (their rows replaced in one
   transaction) and moves the organisation's `rolled_up_until` to the day after the last day
   refreshed — never past yesterday: today is always read live.
@@ -88,12 +91,18 @@ def _in(organisation: Organisation, filters: kpis.Filters) -> QuerySet[DailyFigu
     return found
 
 
+def _by_agent(filters: kpis.Filters, group: str | None) -> bool:
+    """Whether the rows per agent are needed; otherwise those of all agents together (far
+    fewer: a day has a row per office, procedure and channel)."""
+    return group == "agent" or bool(filters.agent_id)
+
+
 def rows(
     organisation: Organisation, filters: kpis.Filters, group: str | None
 ) -> dict[Any, kpis.Figures]:
     """The figures per key of `group` over the rolled-up days: one aggregate over the
     roll-up's rows."""
-    found = _in(organisation, filters)
+    found = _in(organisation, filters).filter(agent__isnull=not _by_agent(filters, group))
     if group is None:
         found = found.annotate(key=F("organisation_id"))
     elif group == "month":
@@ -172,8 +181,15 @@ def refresh(organisation: Organisation, start: dt.date, end: dt.date, *, now: dt
         DailyFigures.objects.filter(
             organisation=organisation, day__gte=start, day__lte=end
         ).delete()
+        together: dict[tuple[Any, ...], kpis.Figures] = {}
+        for key, row in computed.items():
+            coarse = (*key[:5], None)
+            if coarse not in together:
+                together[coarse] = kpis.Figures(key=coarse)
+            together[coarse].add(row)
         DailyFigures.objects.bulk_create(
-            [_daily(organisation, key, row) for key, row in computed.items()], batch_size=1000
+            [_daily(organisation, key, row) for key, row in [*computed.items(), *together.items()]],
+            batch_size=1000,
         )
         until = end + dt.timedelta(days=1)
         if state.rolled_up_until is None or until > state.rolled_up_until:
