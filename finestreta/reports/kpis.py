@@ -75,6 +75,18 @@ class Filters:
     channel: str = ""
     agent_id: int | None = None
 
+    def lookups(self, *, level: str) -> dict[str, Any]:
+        """The chosen filters (dates aside) as queryset lookups; `level` names the field that
+        holds the attention level (the appointments reach it through their service)."""
+        chosen = {
+            "office_id": self.office_id,
+            "service_id": self.service_id,
+            level: self.level,
+            "channel": self.channel,
+            "agent_id": self.agent_id,
+        }
+        return {name: value for name, value in chosen.items() if value}
+
 
 @dataclass
 class Figures:
@@ -154,17 +166,7 @@ def appointments_in(organisation: Organisation, filters: Filters) -> QuerySet[Ap
     found = Appointment.objects.filter(
         organisation=organisation, starts_at__gte=start, starts_at__lt=end
     ).exclude(status=Status.HELD)
-    if filters.office_id:
-        found = found.filter(office_id=filters.office_id)
-    if filters.service_id:
-        found = found.filter(service_id=filters.service_id)
-    if filters.level:
-        found = found.filter(service__attention_level=filters.level)
-    if filters.channel:
-        found = found.filter(channel=filters.channel)
-    if filters.agent_id:
-        found = found.filter(agent_id=filters.agent_id)
-    return found
+    return found.filter(**filters.lookups(level="service__attention_level"))
 
 
 def _seconds(value: dt.timedelta | float | None) -> float | None:

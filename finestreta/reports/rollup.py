@@ -75,20 +75,12 @@ def split(
 
 
 def _in(organisation: Organisation, filters: kpis.Filters) -> QuerySet[DailyFigures]:
-    found = DailyFigures.objects.filter(
-        organisation=organisation, day__gte=filters.start, day__lte=filters.end
+    return DailyFigures.objects.filter(
+        organisation=organisation,
+        day__gte=filters.start,
+        day__lte=filters.end,
+        **filters.lookups(level="level"),
     )
-    if filters.office_id:
-        found = found.filter(office_id=filters.office_id)
-    if filters.service_id:
-        found = found.filter(service_id=filters.service_id)
-    if filters.level:
-        found = found.filter(level=filters.level)
-    if filters.channel:
-        found = found.filter(channel=filters.channel)
-    if filters.agent_id:
-        found = found.filter(agent_id=filters.agent_id)
-    return found
 
 
 def _by_agent(filters: kpis.Filters, group: str | None) -> bool:
