@@ -4,6 +4,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+# Base of the links the demo sends and of its webhooks' address (the development receiver).
+SITE_URL ?= http://127.0.0.1:$(PORT)
 # PostgreSQL used by the second pass of `make test` (trust auth on this kind of machine).
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/finestreta
 # Test processes per pass (pytest-xdist): most tests wait on servers, browsers and peers, so two
@@ -36,8 +38,8 @@ system-deps:
 
 run: setup
 	$(PY) manage.py migrate --noinput -v 0
-	$(PY) manage.py load_demo
-	DEBUG=1 $(PY) manage.py serve --port $(PORT)
+	SITE_URL=$(SITE_URL) $(PY) manage.py load_demo
+	DEBUG=1 SITE_URL=$(SITE_URL) $(PY) manage.py serve --port $(PORT)
 
 # `make sso-demo` (beside `make run`): real SAML and OIDC identity providers for the demo.
 sso-demo: setup

@@ -146,3 +146,42 @@ class Attempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery_id} at {self.started_at}: {self.status_code or self.error}"
+
+
+class ReceivedRequest(models.Model):
+    """A request that reached the development receiver (`/dev/webhooks/<org>/`, DEBUG only):
+    the demo's stand-in for an integrator's system, which checks each signature as docs/api.md
+    tells integrators to and keeps what it got, to be read at `/dev/webhooks/`."""
+
+    class Verdict(models.TextChoices):
+        ACCEPTED = "accepted", _("Signature right: accepted")
+        DUPLICATE = "duplicate", _("Signature right, event already received: a copy, dropped")
+        NO_SUBSCRIPTION = "no_subscription", _("No subscription sends to this address")
+        STALE = "stale", _("Refused: the timestamp is missing or too old")
+        BAD_SIGNATURE = "bad_signature", _("Refused: the signature does not match the secret")
+
+    ACCEPTING = (Verdict.ACCEPTED, Verdict.DUPLICATE)
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="+", null=True, blank=True
+    )
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.SET_NULL, related_name="+", null=True, blank=True
+    )
+    received_at = models.DateTimeField()
+    path = models.CharField(max_length=200)
+    event_id = models.CharField(max_length=64, blank=True)
+    event_type = models.CharField(max_length=40, blank=True)
+    headers = models.JSONField(default=dict)
+    body = models.TextField()
+    verdict = models.CharField(max_length=20, choices=Verdict.choices)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.event_type or '?'} {self.event_id} ({self.verdict})"
+
+    @property
+    def accepted(self) -> bool:
+        return self.verdict in self.ACCEPTING

@@ -8,6 +8,9 @@ app_name = "webhooks"
 base = "<slug:org>/staff/webhooks/"
 one = base + "<int:subscription>/"
 urlpatterns = [
+    # The development receiver, with DEBUG on only ("dev" is a reserved slug).
+    path("dev/webhooks/", views.development_received, name="dev-received"),
+    path("dev/webhooks/<slug:org>/", views.development_receive, name="dev-receive"),
     path(base, views.subscription_list, name="list"),
     path(base + "new/", views.subscription_new, name="new"),
     path(one, views.subscription_detail, name="detail"),

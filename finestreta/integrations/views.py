@@ -1,21 +1,24 @@
 """Organisation administrators' pages for their webhooks: the subscriptions, the secret (shown
 on its own page, and replaced on request), each subscription's delivery log, one delivery's
 attempts, and the buttons that send a test event or a delivery again. Changes are POST only and
-written to the audit log by the services."""
+written to the audit log by the services. With DEBUG on, the development receiver too."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from finestreta.accounts.services import Role, StaffContext, get_membership_for_staff
-from finestreta.integrations import services
+from finestreta.integrations import dev_receiver, services
 from finestreta.integrations.forms import SubscriptionForm
 from finestreta.integrations.models import Subscription
 
@@ -161,3 +164,43 @@ def replay(request: HttpRequest, org: str, subscription: int, delivery: int) -> 
         return redirect("webhooks:delivery", org=org, subscription=found.pk, delivery=original.pk)
     messages.success(request, _("The event is queued to be sent again, with the same id."))
     return redirect("webhooks:delivery", org=org, subscription=found.pk, delivery=fresh.pk)
+
+
+# --- The development receiver (DEBUG only) -------------------------------------------------
+
+
+def _development_only() -> None:
+    if not settings.DEBUG:
+        raise Http404("Only in development")
+
+
+@csrf_exempt  # a machine's request, authenticated by its signature instead
+@require_POST
+def development_receive(request: HttpRequest, org: str) -> HttpResponse:
+    """The demo's stand-in for an integrator's receiver (`dev_receiver`)."""
+    _development_only()
+    if len(request.body) > dev_receiver.MAX_BODY_BYTES:
+        return JsonResponse({"error": "too large"}, status=413)
+    received = dev_receiver.receive(
+        org=org,
+        path=request.path,
+        headers={name.lower(): value for name, value in request.headers.items()},
+        body=request.body,
+        now=timezone.now(),
+    )
+    if received.accepted:
+        duplicate = received.verdict == received.Verdict.DUPLICATE
+        return JsonResponse({"received": True, "duplicate": duplicate})
+    if received.verdict == received.Verdict.NO_SUBSCRIPTION:
+        return JsonResponse({"error": "no subscription sends here"}, status=404)
+    return JsonResponse({"error": received.verdict}, status=401)
+
+
+@require_safe
+def development_received(request: HttpRequest) -> HttpResponse:
+    """What the development receiver got, latest first."""
+    _development_only()
+    rows = [
+        (received, dev_receiver.pretty(received.body)) for received in dev_receiver.list_received()
+    ]
+    return render(request, "integrations/dev_received.html", {"rows": rows})

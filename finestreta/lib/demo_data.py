@@ -13,12 +13,15 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
 
 from finestreta.accounts.demo import DEMO_PASSWORD
 from finestreta.accounts.models import Membership, Role, User
 from finestreta.catalogue.models import AttentionLevel, OutcomeCode, Service
+from finestreta.integrations.dev_receiver import demo_url
+from finestreta.integrations.services import SUBSCRIBABLE, Subscription, new_secret
 from finestreta.lib.demo_history import load_history
 from finestreta.lib.demo_schedules import load_schedules
 from finestreta.lib.demo_texts import (
@@ -49,6 +52,7 @@ class DemoSummary:
     appointments: int
     past_appointments: int = 0  # the history behind the dashboard (demo_history)
     survey_answers: int = 0
+    webhook_subscriptions: int = 0  # to the development receiver
 
 
 @dataclass(frozen=True)
@@ -552,6 +556,26 @@ def _load_habilitations(organisations: dict[str, Organisation]) -> None:
         )
 
 
+DEMO_WEBHOOK = "Gestor d'expedients de demostració (receptor de desenvolupament)"
+
+
+def load_webhooks(organisations: dict[str, Organisation]) -> int:
+    """Each organisation's subscription to every event, sent to the development receiver
+    (`integrations.dev_receiver`) at this platform's address: the demo's working webhook. Its
+    secret is made once and kept; the address follows SITE_URL."""
+    for organisation in organisations.values():
+        subscription, created = Subscription.objects.get_or_create(
+            organisation=organisation,
+            description=DEMO_WEBHOOK,
+            defaults={"secret": new_secret()},
+        )
+        subscription.url = demo_url(settings.SITE_URL, organisation)
+        subscription.event_types = sorted(value for value, _label in SUBSCRIBABLE)
+        subscription.is_active = True
+        subscription.save()
+    return len(organisations)
+
+
 @transaction.atomic
 def load_demo_data() -> DemoSummary:
     """Create or update all the demo data; safe to run any number of times."""
@@ -567,6 +591,7 @@ def load_demo_data() -> DemoSummary:
         _load_habilitations(organisations)
         schedules = load_schedules(organisations, offices, timezone.localdate())
         history = load_history(organisations, timezone.localdate())
+        webhooks = load_webhooks(organisations)
     return DemoSummary(
         organisations=len(organisations),
         offices=len(offices),
@@ -580,4 +605,5 @@ def load_demo_data() -> DemoSummary:
         appointments=schedules.appointments,
         past_appointments=history.appointments,
         survey_answers=history.survey_answers,
+        webhook_subscriptions=webhooks,
     )

@@ -142,6 +142,39 @@ def webhooks(data: BrowserData, page: str = "") -> str:
     return paths[page]
 
 
+def received_webhooks(data: BrowserData) -> str:
+    """The development receiver's page, with a request it accepted and one it refused."""
+    import time
+
+    from django.utils import timezone
+
+    from finestreta.integrations import dev_receiver
+    from finestreta.integrations.delivery import body_of, signature
+    from finestreta.integrations.models import ReceivedRequest, Subscription
+
+    webhooks(data)
+    if not ReceivedRequest.objects.exists():
+        subscription = Subscription.objects.filter(organisation=data.organisation).get()
+        path = "/hooks/finestreta"
+        body = body_of({"type": "ping", "data": {"subscription": subscription.pk}})
+        sent_at = int(time.time())
+        for secret in (subscription.secret, "not the secret"):
+            headers = {
+                "finestreta-event-id": "5d0c8a8e-0b8c-4b76-9a53-2e8f5f0c7f0e",
+                "finestreta-event-type": "ping",
+                "finestreta-timestamp": str(sent_at),
+                "finestreta-signature": signature(secret, sent_at, body),
+            }
+            dev_receiver.receive(
+                org=data.organisation.slug,
+                path=path,
+                headers=headers,
+                body=body,
+                now=timezone.now(),
+            )
+    return "/dev/webhooks/"
+
+
 # In visiting order: the logged-in pages come last, as logging in changes the context.
 SCENARIOS = [
     Scenario("platform home", lambda d: "/"),
@@ -202,6 +235,7 @@ SCENARIOS = [
     Scenario("webhook and its log", lambda d: webhooks(d, "detail"), logged_in=True, debug=True),
     Scenario("webhook secret", lambda d: webhooks(d, "secret"), logged_in=True, debug=True),
     Scenario("webhook delivery", lambda d: webhooks(d, "delivery"), logged_in=True, debug=True),
+    Scenario("webhooks received (development)", received_webhooks, logged_in=True, debug=True),
     Scenario(
         "people's data: search",
         lambda d: f"/{d.organisation.slug}/staff/privacy/subjects/",

@@ -18,6 +18,8 @@ from finestreta.accounts.demo import DEMO_LOGINS, DEMO_PASSWORD
 from finestreta.accounts.models import Membership, Role, User
 from finestreta.appointments.models import Appointment
 from finestreta.catalogue.models import AttentionLevel, Channel, Service
+from finestreta.integrations.models import Subscription
+from finestreta.integrations.services import SUBSCRIBABLE
 from finestreta.lib.demo_data import DemoSummary, load_demo_data
 from finestreta.reports import kpis
 from finestreta.reports.models import SurveyAnswer
@@ -54,6 +56,7 @@ def row_counts() -> dict[str, int]:
         WorkingPattern,
         Absence,
         Appointment,
+        Subscription,
     ]
     counts = {model.__name__: model._default_manager.count() for model in models}
     counts["service offices"] = Service.offices.through.objects.count()
@@ -72,6 +75,25 @@ def test_loading_the_demo_twice_changes_nothing(demo: DemoSummary) -> None:
     assert again == demo
     assert row_counts() == counts
     assert dict(User.objects.values_list("username", "password")) == passwords
+
+
+@pytest.mark.django_db
+def test_each_organisation_sends_every_event_to_the_development_receiver_with_a_kept_secret(
+    demo: DemoSummary, settings: Settings
+) -> None:
+    subscriptions = {s.organisation.slug: s for s in Subscription.objects.select_related()}
+    assert set(subscriptions) == set(Organisation.objects.values_list("slug", flat=True))
+    assert demo.webhook_subscriptions == len(subscriptions)
+    for slug, subscription in subscriptions.items():
+        assert subscription.url == f"http://127.0.0.1:8000/dev/webhooks/{slug}/"
+        assert subscription.is_active
+        assert subscription.event_types == sorted(value for value, _label in SUBSCRIBABLE)
+    settings.SITE_URL = "http://127.0.0.1:8123"
+    load_demo_data()
+    for slug, before in subscriptions.items():
+        after = Subscription.objects.get(pk=before.pk)
+        assert after.url == f"http://127.0.0.1:8123/dev/webhooks/{slug}/"
+        assert after.secret == before.secret
 
 
 @pytest.mark.django_db

@@ -46,4 +46,8 @@ class Command(BaseCommand):
             f"  history:        {summary.past_appointments} past appointments, "
             f"{summary.survey_answers} survey answers"
         )
+        self.stdout.write(
+            f"  webhooks:       {summary.webhook_subscriptions} subscriptions, "
+            "to the development receiver (/dev/webhooks/)"
+        )
         self.stdout.write(f"Every demo account's password is {DEMO_PASSWORD!r}.")

@@ -46,6 +46,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  Health:           {base}/healthz  ·  {base}/readyz")
         if settings.DEBUG:
             self.stdout.write(f'  Messages "sent":  {base}/dev/outbox/')
+            self.stdout.write(f"  Webhooks received: {base}/dev/webhooks/")
             self.stdout.write(f"\nDemo logins (password: {DEMO_PASSWORD}):")
             for demo in DEMO_LOGINS:
                 self.stdout.write(f"  {demo.username:<18} {demo.role} — {demo.organisation}")
