@@ -12,6 +12,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 
+from finestreta.lib.asgi_observability import ObservedWebSockets  # noqa: E402
 from finestreta.lib.webserver import settle  # noqa: E402
 from finestreta.queueing.consumers import DeskConsumer  # noqa: E402
 from finestreta.video.routing import websocket_urlpatterns as video_websockets  # noqa: E402
@@ -24,8 +25,8 @@ websocket_urlpatterns: list = [
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        "websocket": ObservedWebSockets(
+            AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

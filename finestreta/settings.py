@@ -14,6 +14,7 @@ from django.conf.locale import LANG_INFO
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from finestreta.lib import logs
 from finestreta.lib.env import env_bool, env_int, env_list, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -81,6 +82,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: its request id and timing cover everything else (logs and metrics, ADR 38).
+    "finestreta.lib.middleware.ObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "finestreta.lib.middleware.SecurityHeadersMiddleware",
@@ -344,7 +347,7 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SECURE)
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", SECURE) else None
 )
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if SECURE else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
 SECURE_HSTS_PRELOAD = False
@@ -533,15 +536,13 @@ RECORDING_MAX_FPS = env_int("RECORDING_MAX_FPS", 15)
 # for as long as the checks it made are kept (a new key makes old fingerprints unmatchable).
 IDENTITY_HASH_KEY = env_str("IDENTITY_HASH_KEY", "")
 
-# --- Logging ---
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        # fpdf2 subsets the receipts' font with fontTools, which tells every glyph at INFO.
-        "fontTools": {"level": "WARNING"},
-    },
-}
+# --- Logging and metrics ---
+# One JSON object per line (with request and call ids) in production, text in development.
+LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be json or text")
+LOGGING = logs.configuration(log_format=LOG_FORMAT, level=env_str("LOG_LEVEL", "INFO"))
+# Who may read /metrics: a client address in one of these networks, or one that sends
+# "Authorization: Bearer <METRICS_TOKEN>". Anyone else gets 404.
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32", "::1/128"])
+METRICS_TOKEN = env_secret("METRICS_TOKEN", "")

@@ -30,6 +30,7 @@ admin.site.index_title = _("Administration")
 
 urlpatterns = [
     path("healthz", lib_views.healthz, name="healthz"),
+    path("metrics", lib_views.metrics, name="metrics"),
     path("readyz", lib_views.readyz, name="readyz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -35,6 +35,7 @@ from finestreta.appointments.models import (
 )
 from finestreta.catalogue.models import Channel, Service
 from finestreta.integrations import services as integrations
+from finestreta.lib.metrics import BOOKING_CONFLICTS
 from finestreta.lib.transactions import lock_agent_time, retry_on_deadlock
 from finestreta.privacy.services import Action, record_event
 from finestreta.scheduling.availability import Slot, SlotQuery
@@ -84,6 +85,7 @@ def hold_slot(
     offered = find_slots(service=service, channel=channel, now=now, office=office, at=start)
     slot = next((s for s in offered if s.start == start), None)
     if slot is None:
+        BOOKING_CONFLICTS.labels("offered").inc()
         everything = find_slots(service=service, channel=channel, now=now, office=office)
         raise SlotTaken(next_free(everything, after=start))
     expires = now + dt.timedelta(minutes=minutes or service.organisation.booking_hold_minutes)
@@ -99,6 +101,7 @@ def hold_slot(
                     transaction.on_commit(partial(_release_at, expires))
                 return held
             except IntegrityError:
+                BOOKING_CONFLICTS.labels("race").inc()
                 # Perhaps an expired hold is still in the way (availability already ignores
                 # it, the database does not): clear them once, then try the agent again.
                 if released or not release_expired_holds(now=now):

@@ -29,6 +29,7 @@ from finestreta.appointments.models import (
 from finestreta.appointments.waiting_list import offer_freed_time
 from finestreta.catalogue.models import Channel
 from finestreta.integrations import services as integrations
+from finestreta.lib.metrics import BOOKING_CONFLICTS
 from finestreta.privacy.services import Action, record_event
 from finestreta.scheduling.services import find_slots, slot_query
 from finestreta.tenants.models import Organisation
@@ -97,6 +98,7 @@ def reschedule_appointment(
     )
     slot = next((s for s in offered if s.start == start), None)
     if slot is None:
+        BOOKING_CONFLICTS.labels("offered").inc()
         everything = find_slots(
             service=service,
             channel=channel,
@@ -134,6 +136,7 @@ def reschedule_appointment(
                     )
                 break
             except IntegrityError:
+                BOOKING_CONFLICTS.labels("race").inc()
                 continue
         else:
             raise SlotTaken(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -18,6 +20,15 @@ from finestreta.accounts.demo import DEMO_LOGINS, DEMO_PASSWORD
 from finestreta.lib import webserver
 
 
+def metrics_directory(port: int) -> Path:
+    """Where the web server and the worker write their metrics, so that /metrics adds both up
+    (lib.metrics): emptied at each start, as prometheus_client asks."""
+    directory = Path(settings.BASE_DIR) / "var" / f"metrics-{port}"
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    return directory
+
+
 class Command(BaseCommand):
     help = "Run the web server and a background-task worker until Ctrl-C."
 
@@ -27,12 +38,14 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, host: str, port: int, **options: Any) -> None:
         python = sys.executable
+        env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_directory(port))}
         children = [
             subprocess.Popen(  # noqa: S603 - fixed argv of our own programs
-                webserver.command(host, port, access_log=True)
+                webserver.command(host, port, access_log=True), env=env
             ),
             subprocess.Popen(  # noqa: S603 - fixed argv of our own programs
-                [python, "manage.py", "worker", "--no-reload", "--worker-id", f"make-run-{port}"]
+                [python, "manage.py", "worker", "--no-reload", "--worker-id", f"make-run-{port}"],
+                env=env,
             ),
         ]
         base = f"http://{host}:{port}"
@@ -47,6 +60,7 @@ class Command(BaseCommand):
         if settings.DEBUG:
             self.stdout.write(f'  Messages "sent":  {base}/dev/outbox/')
             self.stdout.write(f"  Webhooks received: {base}/dev/webhooks/")
+            self.stdout.write(f"  Metrics:          {base}/metrics (from this machine only)")
             self.stdout.write(f"\nDemo logins (password: {DEMO_PASSWORD}):")
             for demo in DEMO_LOGINS:
                 self.stdout.write(f"  {demo.username:<18} {demo.role} — {demo.organisation}")

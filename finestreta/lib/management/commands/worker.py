@@ -18,6 +18,7 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Command as DBWorkerCommand
 
+from finestreta.lib.metrics import TASK_FAILURES
 from finestreta.lib.models import WorkerHeartbeat
 
 logger = logging.getLogger(__name__)
@@ -107,7 +108,8 @@ class Command(DBWorkerCommand):
             connection.close()
 
         def every(seconds: float, work: Callable[[], object], failed: str) -> Callable[[], None]:
-            """A loop that does `work` at once, then every `seconds`, until the worker stops."""
+            """A loop that does `work` at once, then every `seconds`, until the worker stops.
+            A round that fails is logged and counted (metric finestreta_task_failures)."""
 
             def run() -> None:
                 while True:
@@ -116,6 +118,7 @@ class Command(DBWorkerCommand):
                         work()
                     except Exception:  # retried next time round
                         logger.exception(failed)
+                        TASK_FAILURES.labels(f"worker.{work.__name__}").inc()
                     if stop.wait(seconds):
                         break
                 connection.close()
