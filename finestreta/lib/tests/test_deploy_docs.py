@@ -75,3 +75,31 @@ def test_the_reference_gives_each_variable_its_kind() -> None:
         if helper in kinds and name in docs and docs[name] != kinds[helper]
     }
     assert not wrong, f"documented kind, actual kind: {wrong}"
+
+
+def uvicorn_options(command: str) -> list[str]:
+    """The options after `-m uvicorn finestreta.asgi:application`, without the address."""
+    words = command.replace("\\\n", " ").split()
+    words = words[words.index("finestreta.asgi:application") + 1 :]
+    options: list[str] = []
+    while words:
+        word = words.pop(0)
+        if word in {"--host", "--port"}:
+            words.pop(0)
+        elif word.startswith('"$@"') or word == ";;":
+            break
+        else:
+            options.append(word)
+    return options
+
+
+def test_the_deployed_asgi_servers_use_the_platforms_options() -> None:
+    from finestreta.lib import webserver
+
+    expected = uvicorn_options(" ".join(webserver.command("127.0.0.1", 8000)))
+    unit = (ROOT / "docs" / "deploy" / "systemd" / "finestreta-web@.service").read_text()
+    exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    entrypoint = (ROOT / "docs" / "deploy" / "entrypoint.sh").read_text()
+    web = entrypoint.split("  web)")[1]
+    assert uvicorn_options(exec_start) == expected
+    assert uvicorn_options(web) == expected
