@@ -1,12 +1,16 @@
-"""WSGI entry point (plain pages may be served by WSGI workers in production)."""
+"""WSGI entry point: the plain pages in production (gunicorn; ADR 37). WebSockets need the ASGI
+one (finestreta.asgi)."""
 
 import os
 
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "finestreta.settings")
-application = get_wsgi_application()
 
+from finestreta.lib.forwarded import ForwardedClientMiddleware  # noqa: E402
 from finestreta.lib.webserver import settle  # noqa: E402
+
+# REMOTE_ADDR becomes the client's address behind a trusted proxy, as uvicorn does for ASGI.
+application = ForwardedClientMiddleware(get_wsgi_application())
 
 settle()
