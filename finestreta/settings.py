@@ -15,7 +15,14 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from finestreta.lib import logs
-from finestreta.lib.env import env_bool, env_int, env_list, env_secret, env_str
+from finestreta.lib.env import (
+    env_bool,
+    env_int,
+    env_list,
+    env_secret,
+    env_secret_list,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -133,6 +140,9 @@ if DATABASE_URL:
             DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0), conn_health_checks=True
         )
     }
+    # The password apart from the address, so that it can come from a file (DATABASE_PASSWORD_FILE).
+    if DATABASE_PASSWORD := env_secret("DATABASE_PASSWORD", ""):
+        DATABASES["default"]["PASSWORD"] = DATABASE_PASSWORD
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # Django's client-side binding prepares nothing; the few statements of the queue's hot
         # path ask for it (finestreta.lib.prepared). psycopg prepares none while this is None,
@@ -513,7 +523,7 @@ QUEUE_DESK_CHECK_SECONDS = env_int("QUEUE_DESK_CHECK_SECONDS", 3)
 # `manage.py check --deploy` says so).
 VIDEO_FILES_DIR = Path(env_str("VIDEO_FILES_DIR") or str(BASE_DIR / "var" / "files"))
 VIDEO_FILE_MAX_BYTES = env_int("VIDEO_FILE_MAX_BYTES", 10 * 1024 * 1024)
-VIDEO_FILE_KEYS = env_list("VIDEO_FILE_KEYS")
+VIDEO_FILE_KEYS = env_secret_list("VIDEO_FILE_KEYS")
 # ClamAV's clamd, when set ("unix:/run/clamav/clamd.ctl" or "tcp:host:3310"): every file is
 # scanned before it is kept, and refused if clamd finds something or cannot be reached.
 VIDEO_CLAMD = env_str("VIDEO_CLAMD", "")
@@ -525,7 +535,7 @@ VIDEO_FILE_RATE_LIMIT = env_str("VIDEO_FILE_RATE_LIMIT", "30/h")
 # `manage.py rotate_recording_keys` re-encrypts everything under the first), and what the
 # recorder writes: a chunk every this many seconds, pictures at most this wide and this often.
 RECORDINGS_DIR = Path(env_str("RECORDINGS_DIR") or str(BASE_DIR / "var" / "recordings"))
-RECORDING_KEYS = env_list("RECORDING_KEYS")
+RECORDING_KEYS = env_secret_list("RECORDING_KEYS")
 RECORDING_CHUNK_SECONDS = env_int("RECORDING_CHUNK_SECONDS", 10)
 RECORDING_MAX_WIDTH = env_int("RECORDING_MAX_WIDTH", 640)
 RECORDING_MAX_FPS = env_int("RECORDING_MAX_FPS", 15)
@@ -534,7 +544,7 @@ RECORDING_MAX_FPS = env_int("RECORDING_MAX_FPS", 15)
 # The key of the keyed hash (HMAC-SHA256) that stands for identity-document numbers: the same
 # document gives the same value, the number cannot be read back. Required in production; keep it
 # for as long as the checks it made are kept (a new key makes old fingerprints unmatchable).
-IDENTITY_HASH_KEY = env_str("IDENTITY_HASH_KEY", "")
+IDENTITY_HASH_KEY = env_secret("IDENTITY_HASH_KEY", "")
 
 # --- Logging and metrics ---
 # One JSON object per line (with request and call ids) in production, text in development.

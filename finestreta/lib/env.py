@@ -53,3 +53,9 @@ def env_secret(name: str, default: str = "") -> str:
         except OSError as exc:
             raise ImproperlyConfigured(f"{name}_FILE points to an unreadable file") from exc
     return os.environ.get(name, default)
+
+
+def env_secret_list(name: str) -> list[str]:
+    """A list of secrets (keys, newest first) from NAME, or from the file named by NAME_FILE:
+    separated by commas, spaces or lines."""
+    return [item for item in env_secret(name).replace(",", " ").split() if item]

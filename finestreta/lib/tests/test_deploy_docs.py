@@ -55,7 +55,7 @@ def test_the_reference_names_no_variable_settings_does_not_read() -> None:
 
 def test_the_reference_marks_exactly_the_secrets_as_secrets() -> None:
     read, docs = read_by_settings(), documented()
-    secrets = {name for name, helper in read.items() if helper == "env_secret"}
+    secrets = {name for name, helper in read.items() if helper.startswith("env_secret")}
     marked = {name for name, kind in docs.items() if kind == "secret"}
     assert marked == secrets
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from finestreta.lib.env import env_bool, env_int, env_list, env_secret
+from finestreta.lib.env import env_bool, env_int, env_list, env_secret, env_secret_list
 
 ROOT = Path(__file__).resolve().parents[3]
 GOOD_SECRET = "x" * 20 + "-a-long-random-production-secret-" + "y" * 20  # noqa: S105
@@ -139,6 +139,27 @@ def test_env_helpers_parse_and_refuse_nonsense(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("TOKEN_FILE", "/nonexistent/secret")
     with pytest.raises(ImproperlyConfigured):
         env_secret("TOKEN")
+
+
+def test_keys_and_the_database_password_can_come_from_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text("newest-key,\nolder-key\n  oldest-key\n", encoding="utf-8")
+    monkeypatch.setenv("SOME_KEYS_FILE", str(keys))
+    assert env_secret_list("SOME_KEYS") == ["newest-key", "older-key", "oldest-key"]
+    password = tmp_path / "password"
+    password.write_text("from-the-file\n", encoding="utf-8")
+    code = (
+        "import django; from django.conf import settings; "
+        "print(settings.DATABASES['default']['PASSWORD'], settings.DATABASES['default']['USER'])"
+    )
+    result = run_python(
+        code,
+        DATABASE_URL="postgres://finestreta:in-the-url@127.0.0.1:5432/finestreta",
+        DATABASE_PASSWORD_FILE=str(password),
+    )
+    assert result.stdout.split() == ["from-the-file", "finestreta"], result.stderr
 
 
 def test_every_setting_read_from_the_environment_is_documented() -> None:
