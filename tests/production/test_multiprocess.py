@@ -25,13 +25,11 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.db import connection
 from django.utils import timezone
 from websockets.asyncio.client import connect
@@ -40,6 +38,7 @@ from finestreta.accounts.models import Membership
 from finestreta.appointments.models import Appointment
 from finestreta.appointments.services import join_token
 from finestreta.notifications.models import Message, MessagingSettings
+from finestreta.notifications.tests.test_worker_kill import smtp_server
 from finestreta.queueing import services as queueing
 from finestreta.queueing.models import QueueEntry
 from finestreta.video import services as video
@@ -86,17 +85,6 @@ class Inbox:
     def to(self, recipient: str) -> list[tuple[str, str, str]]:
         with self.lock:
             return [r for r in self.received if r[0] == recipient]
-
-
-@contextmanager
-def smtp(inbox: Inbox) -> Iterator[int]:
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port
-    finally:
-        controller.stop()
 
 
 def post_json(port: int, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -191,7 +179,8 @@ def test_booking_reminders_a_call_and_the_queue_work_across_two_web_processes_an
     inbox = Inbox()
     web = [free_port(), free_port()]
     with ExitStack() as stack:
-        smtp_port = stack.enter_context(smtp(inbox))
+        smtp_port = free_port()
+        stack.enter_context(smtp_server(inbox, smtp_port))
         env = child_env(
             DEBUG="1",
             LOG_LEVEL="WARNING",

@@ -70,7 +70,7 @@ class DedupRelay:
 
 
 @contextmanager
-def smtp_server(relay: DedupRelay, port: int) -> Iterator[Controller]:
+def smtp_server(relay: object, port: int) -> Iterator[Controller]:
     controller = Controller(relay, hostname="127.0.0.1", port=port)
     controller.start()
     try:
