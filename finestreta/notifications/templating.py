@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core import signing
-from django.template import Context, Engine, TemplateDoesNotExist, TemplateSyntaxError
+from django.template import Context, Engine, Template, TemplateDoesNotExist, TemplateSyntaxError
+from django.template.base import Lexer, TokenType
 from django.template.defaultfilters import date as date_filter
 from django.template.defaultfilters import time as time_filter
 from django.urls import reverse
@@ -118,6 +119,35 @@ ENGINE = Engine(
     string_if_invalid="",
 )
 
+# Django's default tags come with every engine; an organisation's text may use only these. Left
+# out, among others: debug (it prints the server's modules and paths), load, include, extends,
+# url, csrf_token, templatetag and verbatim.
+ALLOWED_TAGS = frozenset(
+    {
+        "if",
+        "elif",
+        "else",
+        "endif",
+        "for",
+        "empty",
+        "endfor",
+        "with",
+        "endwith",
+        "firstof",
+        "comment",
+        "endcomment",
+        "spaceless",
+        "endspaceless",
+        "translate",
+        "trans",
+        "blocktranslate",
+        "blocktrans",
+        "plural",
+        "endblocktranslate",
+        "endblocktrans",
+    }
+)
+
 _TAGS = re.compile(r"{{(.*?)}}|{%(.*?)%}", re.DOTALL)
 _QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -184,10 +214,24 @@ def fixed_context(
     return values
 
 
+def compile_source(source: str) -> Template:
+    """An organisation's template text, compiled. Raises TemplateSyntaxError when it is not a
+    valid template or uses a tag outside ALLOWED_TAGS (inside a comment block too: simpler to
+    explain than an exception)."""
+    for token in Lexer(source).tokenize():
+        if token.token_type == TokenType.BLOCK:
+            name = (token.split_contents() or [""])[0]
+            if name not in ALLOWED_TAGS:
+                raise TemplateSyntaxError(
+                    _("the tag “%(tag)s” cannot be used in a message") % {"tag": name}
+                )
+    return ENGINE.from_string(source)
+
+
 def render_source(source: str, values: dict[str, Any]) -> str:
-    """Render an organisation's template text. Raises TemplateSyntaxError (or
-    TemplateDoesNotExist for an include) when the text is not a valid template."""
-    return ENGINE.from_string(source).render(Context(values, autoescape=False))
+    """Render an organisation's template text. Raises TemplateSyntaxError when the text is not
+    a valid template (see compile_source)."""
+    return compile_source(source).render(Context(values, autoescape=False))
 
 
 def render_custom(
@@ -316,7 +360,7 @@ def check_template(
                 )
                 continue
         try:
-            ENGINE.from_string(source)
+            compile_source(source)
         except TemplateSyntaxError as error:
             errors.setdefault(field, []).append(
                 str(_("This is not a valid template: %(error)s") % {"error": error})

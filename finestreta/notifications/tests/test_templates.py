@@ -98,6 +98,73 @@ def test_the_sandbox_has_no_includes_and_no_other_libraries(personas) -> None:
         assert "body" in problems
 
 
+@pytest.mark.parametrize(
+    ("source", "tag"),
+    [
+        ("{% debug %}", "debug"),  # it would print the server's modules and their paths
+        ("{% comment %}{% debug %}{% endcomment %}", "debug"),
+        ("{% url 'home' %}", "url"),
+        ("{% csrf_token %}", "csrf_token"),
+        ("{% templatetag openblock %}", "templatetag"),
+        ("{% verbatim %}{{ name }}{% endverbatim %}", "verbatim"),
+    ],
+)
+def test_tags_beyond_conditions_loops_and_translations_are_refused_by_name(
+    personas, source, tag
+) -> None:
+    problems = templating.check_template(
+        subject="s",
+        body=source,
+        kind="reminder",
+        channel="email",
+        language="en",
+        organisation=personas.org_a,
+    )
+    assert any(f"“{tag}”" in problem for problem in problems["body"]), problems
+
+
+def test_a_debug_tag_saved_before_the_rule_is_not_rendered_at_send_time(personas, context) -> None:
+    own(personas, channel="email", subject="Hola", body="{% debug %}")
+    _subject, text, html = render(
+        kind="reminder",
+        channel="email",
+        language="ca",
+        organisation=personas.org_a,
+        context=context,
+    )
+    platform = render(
+        kind="reminder",
+        channel="email",
+        language="ca",
+        organisation=personas.org_a,
+        context=context,
+        use_own=False,
+    )
+    assert (text, html) == platform[1:] and "site-packages" not in text + html
+
+
+def test_markup_in_an_own_template_and_in_the_citizen_s_name_is_text_in_the_html_e_mail(
+    personas, context
+) -> None:
+    context["appointment"].name = '"><svg onload=alert(1)>'
+    own(
+        personas,
+        channel="email",
+        subject="<b>Recordatori</b>",
+        body="<script>alert(1)</script> {{ name }} <a href='javascript:alert(1)'>x</a>",
+    )
+    subject, text, html = render(
+        kind="reminder",
+        channel="email",
+        language="ca",
+        organisation=personas.org_a,
+        context=context,
+    )
+    assert "<script>alert(1)</script>" in text  # the plain-text part is plain text
+    assert "<script" not in html and "<svg" not in html and "<a href='javascript" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;svg onload" in html
+
+
 def test_a_broken_own_template_falls_back_to_the_platform_s_text(personas, context) -> None:
     own(personas, channel="sms", body='{% include "x.txt" %}')
     with transaction.atomic():
