@@ -337,6 +337,17 @@ def test_a_citizen_waits_the_agent_admits_them_they_connect_and_chat_and_the_age
     expect(citizen.locator("#call")).to_have_attribute("data-connection", "connected")
     wait_state(citizen, "admitted")
 
+    # Markup typed into the chat is text on the other side: no element, no script run.
+    dialogs: list[str] = []
+    agent.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    attack = "<img src=x onerror=alert(1)><svg onload=alert(2)>"
+    citizen.fill("#chat-text", attack)
+    citizen.press("#chat-text", "Enter")
+    expect(agent.locator("#chat-lines li")).to_have_count(4)
+    expect(agent.locator("#chat-lines li").nth(3)).to_contain_text(attack)
+    assert agent.locator("#chat-lines img, #chat-lines svg").count() == 0
+    assert not dialogs
+
     # The citizen mutes the microphone: the agent's tile says so.
     citizen.click("#toggle-mic")
     expect(citizen.locator("#toggle-mic")).to_have_attribute("aria-pressed", "true")
@@ -402,7 +413,7 @@ def test_a_citizen_waits_the_agent_admits_them_they_connect_and_chat_and_the_age
     )
     expect(citizen.locator(".tile")).to_have_count(1)
     expect(agent.locator(".tile")).to_have_count(1)
-    expect(agent.locator("#chat-lines li")).to_have_count(3)
+    expect(agent.locator("#chat-lines li")).to_have_count(4)
     expect(agent.locator("#files-list li")).to_have_count(1)  # from welcome
 
     # The call itself, with its tiles and chat shown, passes axe-core too.
