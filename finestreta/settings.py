@@ -29,7 +29,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DEBUG = env_bool("DEBUG", True)
 TESTING = env_bool("FINESTRETA_TESTING", False)
 
-DEV_SECRET_KEY = "dev-only-insecure-key-never-use-in-production"  # noqa: S105
+DEV_SECRET_KEY = "dev-only-insecure-key-never-use-in-production"  # noqa: S105 - refused below unless DEBUG  # nosec B105
 SECRET_KEY = env_secret("SECRET_KEY") or (DEV_SECRET_KEY if DEBUG else "")
 if not DEBUG:
     if not SECRET_KEY or SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50:
