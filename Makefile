@@ -51,6 +51,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/bandit -q -c pyproject.toml -r finestreta scripts
+	$(PY) scripts/audit_dependencies.py
 
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy finestreta
