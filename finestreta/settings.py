@@ -336,7 +336,8 @@ SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
 SESSION_MAX_HOURS = env_int("SESSION_MAX_HOURS", 10)
 
 SECURE = not DEBUG
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Database sessions whose staff session record follows the key when it is cycled.
+SESSION_ENGINE = "finestreta.accounts.session_store"
 # The cookie lives as long as the absolute limit; StaffSessionMiddleware enforces both limits.
 SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
 SESSION_COOKIE_HTTPONLY = True
