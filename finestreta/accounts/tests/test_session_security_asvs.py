@@ -35,6 +35,7 @@ from tests.personas import PASSWORD, Personas, log_in
 LOGIN = reverse("accounts:login")
 LOGOUT = reverse("accounts:logout")
 SECOND_FACTOR = reverse("accounts:second-factor")
+NEW_PASSWORD = "a quite different passphrase, 2026"  # noqa: S105 - test accounts only
 COOKIE_SETTINGS = [
     f"{kind}_COOKIE_{flag}"
     for kind in ("SESSION", "CSRF")
@@ -137,3 +138,66 @@ def test_logging_out_of_the_administration_ends_the_session_on_the_server_too(
     assert not Session.objects.filter(session_key=key).exists()
     assert not StaffSession.objects.filter(session_key=key).exists()
     assert replaying(key).get("/admin/").status_code == 302
+
+
+def test_changing_ones_password_ends_every_other_session_and_renews_this_one(
+    personas: Personas,
+) -> None:
+    """ASVS 3.3.3: after a password change every other session of the person ends at once; the
+    one they changed it in goes on under a new key (ASVS 3.2.1). Someone else's sessions are
+    left alone."""
+    here = log_in(personas.platform_admin)
+    elsewhere = log_in(personas.platform_admin)
+    someone_else = log_in(personas.agent_a)
+    before, other = here.session.session_key, elsewhere.session.session_key
+    response = here.post(
+        reverse("admin:password_change"),
+        {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    assert response.status_code == 302, response.context["form"].errors
+    after = here.session.session_key
+    assert after != before
+    assert here.get("/admin/").status_code == 200
+    assert StaffSession.objects.filter(session_key=after).exists()
+    assert not Session.objects.filter(session_key__in=[before, other]).exists()
+    assert not StaffSession.objects.filter(session_key=other).exists()
+    assert not session_alive(elsewhere)
+    assert session_alive(someone_else)
+
+
+def test_a_password_set_by_an_administrator_ends_all_of_that_persons_sessions(
+    personas: Personas,
+) -> None:
+    """ASVS 3.3.3: a password set for someone in the administration ends every session of
+    theirs; the administrator stays signed in."""
+    administrator = log_in(personas.platform_admin)
+    laptop, phone = log_in(personas.agent_a), log_in(personas.agent_a)
+    # Django's UserAdmin names the page after auth.User whatever the user model is.
+    response = administrator.post(
+        reverse("admin:auth_user_password_change", args=[personas.agent_a.pk]),
+        {"usable_password": "true", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+    )
+    assert response.status_code == 302, response.context["form"].errors
+    assert not StaffSession.objects.filter(user=personas.agent_a).exists()
+    assert not session_alive(laptop) and not session_alive(phone)
+    assert administrator.get("/admin/").status_code == 200
+
+
+def test_a_password_changed_outside_a_request_ends_every_session(personas: Personas) -> None:
+    """ASVS 3.3.3: `manage.py changepassword` and any other change outside a request."""
+    clients = [log_in(personas.agent_a) for _ in range(2)]
+    personas.agent_a.set_password(NEW_PASSWORD)
+    personas.agent_a.save()
+    assert not StaffSession.objects.filter(user=personas.agent_a).exists()
+    assert not any(session_alive(client) for client in clients)
+
+
+def test_saving_a_person_without_changing_the_password_keeps_their_sessions(
+    personas: Personas,
+) -> None:
+    """ASVS 3.3.3, the other way round: only a new password ends sessions."""
+    client = log_in(personas.agent_a)
+    personas.agent_a.first_name = "Aina"
+    personas.agent_a.save()
+    assert session_alive(client)
+    assert client.get(dashboard(personas)).status_code == 200
