@@ -50,6 +50,8 @@ sso-demo: setup
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/bandit -q -c pyproject.toml -r finestreta scripts
+	$(PY) scripts/audit_dependencies.py
 
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy finestreta

@@ -29,7 +29,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DEBUG = env_bool("DEBUG", True)
 TESTING = env_bool("FINESTRETA_TESTING", False)
 
-DEV_SECRET_KEY = "dev-only-insecure-key-never-use-in-production"  # noqa: S105
+DEV_SECRET_KEY = "dev-only-insecure-key-never-use-in-production"  # noqa: S105 - refused below unless DEBUG  # nosec B105
 SECRET_KEY = env_secret("SECRET_KEY") or (DEV_SECRET_KEY if DEBUG else "")
 if not DEBUG:
     if not SECRET_KEY or SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50:
@@ -336,7 +336,8 @@ SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
 SESSION_MAX_HOURS = env_int("SESSION_MAX_HOURS", 10)
 
 SECURE = not DEBUG
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Database sessions whose staff session record follows the key when it is cycled.
+SESSION_ENGINE = "finestreta.accounts.session_store"
 # The cookie lives as long as the absolute limit; StaffSessionMiddleware enforces both limits.
 SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
 SESSION_COOKIE_HTTPONLY = True

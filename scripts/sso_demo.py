@@ -30,7 +30,10 @@ from finestreta.tenants.models import Organisation  # noqa: E402
 from tests.idp.oidc import OidcClient, OidcUser, run_oidc_provider  # noqa: E402
 from tests.idp.saml import SamlServiceProvider, SamlUser, run_saml_idp  # noqa: E402
 
-PASSWORD = "finestreta-demo"  # noqa: S105 - demo identity providers only
+PASSWORD = "finestreta-demo"  # noqa: S105 - demo identity providers only  # nosec B105
+# The demo identity provider's clients, on this machine only.
+VILANOVA_CLIENT_SECRET = "demo-client-secret"  # noqa: S105  # nosec B105
+VALID_CLIENT_SECRET = "demo-valid-secret"  # noqa: S105  # nosec B105
 SAML_USERS = [
     SamlUser(
         "laia",
@@ -129,7 +132,7 @@ def main() -> int:
                 "protocol": IdentityProvider.Protocol.OIDC,
                 "issuer": oidc.issuer,
                 "client_id": "finestreta-vilanova",
-                "client_secret": "demo-client-secret",
+                "client_secret": VILANOVA_CLIENT_SECRET,
                 "scopes": "openid profile email groups",
                 "role_attribute": "groups",
                 "role_mapping": {"oac": "agent"},
@@ -147,7 +150,7 @@ def main() -> int:
                 "protocol": IdentityProvider.Protocol.OIDC,
                 "issuer": oidc.issuer,
                 "client_id": "finestreta-valid",
-                "client_secret": "demo-valid-secret",
+                "client_secret": VALID_CLIENT_SECRET,
                 "scopes": "openid profile",
                 "document_attribute": "preferred_username",
             },

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-DEMO_PASSWORD = "finestreta-demo"  # noqa: S105 - demo accounts only log in while DEBUG is on
+DEMO_PASSWORD = "finestreta-demo"  # noqa: S105 - demo accounts log in only while DEBUG is on  # nosec B105
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,13 @@ class StaffSessionMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        serving = sessions.serving.set(getattr(request, "session", None))
+        try:
+            return self.handle(request)
+        finally:
+            sessions.serving.reset(serving)
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
         if request.user.is_authenticated:
             now = timezone.now()
             reason = sessions.expired_reason(request, now)

@@ -40,7 +40,8 @@ def qr_code_data_uri(device: TOTPDevice) -> str:
 
 def verify(request: HttpRequest, *, user: User, token: str) -> bool:
     """Check a code against the confirmed device, or confirm the pending one; on success the
-    session counts as verified."""
+    session counts as verified, under a new session key (ASVS 3.2.1: the key that existed
+    before the second factor never carries a fully signed-in session)."""
     token = "".join(token.split())
     device = confirmed_device(user)
     if device is None:
@@ -52,4 +53,5 @@ def verify(request: HttpRequest, *, user: User, token: str) -> bool:
     elif not device.verify_token(token):
         return False
     otp_login(request, device)
+    request.session.cycle_key()  # the staff session record follows (accounts.session_store)
     return True

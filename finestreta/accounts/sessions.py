@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.http import HttpRequest
@@ -19,6 +22,9 @@ from finestreta.tenants.models import Organisation
 
 AUTH_KEY = "finestreta_auth"  # in the session: how and for which organisation it was signed in
 SEEN_WRITE_INTERVAL = dt.timedelta(seconds=60)
+# The session of the request being served (set by StaffSessionMiddleware): a password changed in
+# it ends the person's other sessions, not this one.
+serving: ContextVar[SessionBase | None] = ContextVar("serving_session", default=None)
 
 
 @dataclass(frozen=True)
@@ -122,6 +128,18 @@ def end_sessions(*, user: User, keep: str | None = None) -> int:
     Session.objects.filter(session_key__in=keys).delete()
     sessions.delete()
     return len(keys)
+
+
+def end_sessions_after_password_change(*, user: User) -> int:
+    """A new password ends every other session of the user at once (ASVS 3.3.3). The session in
+    which the user changed their own password stays: Django gives it a new key and the new
+    password's hash (`update_session_auth_hash`). A password set by someone else, or outside a
+    request (`manage.py changepassword`), ends them all."""
+    current = serving.get()
+    keep = None
+    if current is not None and current.get(SESSION_KEY) == str(user.pk):
+        keep = current.session_key
+    return end_sessions(user=user, keep=keep)
 
 
 @transaction.atomic

@@ -1,4 +1,5 @@
-"""Session bookkeeping at login, and ending sessions as soon as someone is deactivated."""
+"""Session bookkeeping at login, and ending sessions as soon as someone is deactivated or their
+password changes."""
 
 from __future__ import annotations
 
@@ -55,3 +56,20 @@ def end_sessions_on_deactivation(sender: Any, instance: Any, **kwargs: Any) -> N
             organisation=getattr(instance, "organisation", None),
             target=user,
         )
+
+
+@receiver(pre_save, sender=User)
+def remember_the_password_hash(sender: Any, instance: Any, **kwargs: Any) -> None:
+    instance._old_password = (
+        None
+        if instance.pk is None
+        else sender.objects.filter(pk=instance.pk).values_list("password", flat=True).first()
+    )
+
+
+@receiver(post_save, sender=User)
+def end_other_sessions_on_password_change(sender: Any, instance: User, **kwargs: Any) -> None:
+    """A changed password ends the user's other sessions at once (ASVS 3.3.3)."""
+    old = getattr(instance, "_old_password", None)
+    if old is not None and old != instance.password:
+        sessions.end_sessions_after_password_change(user=instance)

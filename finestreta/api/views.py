@@ -47,7 +47,7 @@ from .tokens import UnknownHold, hold_token, read_hold_token
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,100}$")
 # Signed tokens: base64url and colons.
-TOKEN_PATTERN = r"^[A-Za-z0-9_:\-]+$"  # noqa: S105 - a pattern, not a password
+TOKEN_PATTERN = r"^[A-Za-z0-9_:\-]+$"  # noqa: S105 - a pattern, not a password  # nosec B105
 
 ORG = OpenApiParameter(
     "org",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from finestreta.appointments.contact import normalise_id_document, normalise_phone
@@ -26,7 +26,8 @@ NEED_CHOICES = [
     ("needs_extra_time", _("Extra time")),
     ("needs_easy_read", _("Explanations in easy-read language")),
 ]
-assert [key for key, _label in NEED_CHOICES] == list(NEEDS)  # noqa: S101
+if [key for key, _label in NEED_CHOICES] != list(NEEDS):
+    raise ImproperlyConfigured("NEED_CHOICES must list the appointment's NEEDS, in order")
 
 
 class AccessibleForm(forms.Form):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -79,8 +79,7 @@ class AgendaForm(forms.Form):
             choices.append((_("Offices"), offices))
         if agents:
             choices.append((_("Staff members"), agents))
-        field = self.fields["whose"]
-        assert isinstance(field, forms.ChoiceField)  # noqa: S101 - narrows the type
+        field = cast(forms.ChoiceField, self.fields["whose"])
         field.choices = choices
 
     def chosen_agenda(self) -> agenda.Whose:
@@ -138,9 +137,8 @@ class BookingChoiceForm(forms.Form):
 
     def __init__(self, data: Any, *, staff: StaffContext) -> None:
         super().__init__(data)
-        service, office = self.fields["service"], self.fields["office"]
-        assert isinstance(service, forms.ModelChoiceField)  # noqa: S101 - narrows the type
-        assert isinstance(office, forms.ModelChoiceField)  # noqa: S101
+        service = cast(forms.ModelChoiceField, self.fields["service"])
+        office = cast(forms.ModelChoiceField, self.fields["office"])
         service.queryset = agenda.bookable_services(staff)
         office.queryset = agenda.booking_offices(staff)
 

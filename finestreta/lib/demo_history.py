@@ -152,7 +152,7 @@ def load_history(organisations: dict[str, Organisation], today: dt.date) -> Hist
             for day in days:
                 # Seeded by names, not keys: PostgreSQL's sequences move on with every test.
                 seed = f"{org.slug}:{agent.user.username}:{day.isoformat()}"
-                rng = random.Random(seed)  # noqa: S311 - demo figures, not secrets
+                rng = random.Random(seed)  # noqa: S311 - demo figures, not secrets  # nosec B311
                 for slot, hour in enumerate(SLOT_HOURS):
                     if rng.random() < 0.35:
                         continue

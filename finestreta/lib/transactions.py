@@ -39,7 +39,7 @@ def retry_on_deadlock(function: Callable[P, R]) -> Callable[P, R]:
             except OperationalError as error:
                 if attempt == ATTEMPTS or not is_deadlock(error):
                     raise
-                time.sleep(random.uniform(0, 0.01 * attempt))  # noqa: S311 - jitter only
+                time.sleep(random.uniform(0, 0.01 * attempt))  # noqa: S311 - jitter only  # nosec B311
         raise AssertionError("unreachable")
 
     return retried

@@ -425,6 +425,46 @@ def test_a_code_cannot_be_guessed_in_many_tries(client, service) -> None:
     assert Appointment.objects.get().status == Appointment.Status.HELD
 
 
+def test_entering_codes_from_one_address_is_limited_with_a_429(client, service, settings) -> None:
+    """Guessing across holds, past the per-code attempts: the address is limited too."""
+    from finestreta.notifications.models import Message
+
+    settings.BOOKING_RATE_LIMIT = "3/h"
+    service.requires_verification = True
+    service.save()
+    details = hold(client, service)["Location"]
+    review = client.post(details, CONTACT)["Location"]
+    code = re.search(r"\b(\d{6})\b", Message.objects.get(kind="verification_code").body)[1]
+    wrong = "000000" if code != "000000" else "111111"
+    assert [client.post(review, {"code": wrong}).status_code for _ in range(3)] == [409] * 3
+    refused = client.post(review, {"code": code})  # even the right code waits
+    assert refused.status_code == 429
+    assert "appointments/too_many.html" in [t.name for t in refused.templates]
+    assert Appointment.objects.get().status == Appointment.Status.HELD
+    # Counted per address: the same browser from another address books with the right code.
+    assert client.post(review, {"code": code}, REMOTE_ADDR="198.51.100.7").status_code == 302
+    assert Appointment.objects.get().status == Appointment.Status.BOOKED
+
+
+def test_changes_through_the_manage_link_are_limited_with_a_429(client, service, settings) -> None:
+    book(client, service)
+    appointment = Appointment.objects.get()
+    token = manage_token(appointment)
+    settings.BOOKING_RATE_LIMIT = "2/h"
+    move = reverse("appointments:move", args=["org-a", token])
+    cancel = reverse("appointments:cancel", args=["org-a", token])
+    assert client.post(move, {"start": "not a time"}).status_code != 429
+    assert client.post(move, {"start": "not a time"}).status_code != 429
+    later = (TUESDAY_TEN + dt.timedelta(days=1)).isoformat()
+    assert client.post(move, {"start": later}).status_code == 429
+    assert client.post(cancel, {"reason": "no longer needed"}).status_code == 429
+    appointment.refresh_from_db()
+    assert appointment.status == Appointment.Status.BOOKED
+    assert appointment.starts_at == TUESDAY_TEN
+    # Reading the manage page is not a change and stays open.
+    assert client.get(reverse("appointments:manage", args=["org-a", token])).status_code == 200
+
+
 def test_booking_and_cancelling_in_a_loop_is_stopped_for_the_day(client, service) -> None:
     service.organisation.max_active_appointments = 1
     service.organisation.save()

@@ -447,3 +447,25 @@ def test_while_the_call_is_recorded_the_official_may_take_the_citizens_yes_said_
     assert record.recording_offset_ms == 151_000
     assert "02:31" in pdf_text(bytes(signed.receipt))
     assert track.pk  # the citizen's sound was being recorded
+
+
+def test_guessing_receipt_codes_from_one_address_is_limited_with_a_429(
+    client: Client, personas: Personas, settings
+) -> None:
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.BOOKING_RATE_LIMIT = "3/h"
+    guesses = [
+        client.get("/org-a/verify/", {"code": f"ZZZZ-ZZZZ-ZZZZ-ZZZ{n}"}).status_code
+        for n in range(3)
+    ]
+    assert guesses == [400, 400, 400]
+    assert client.get("/org-a/verify/", {"code": "ZZZZ-ZZZZ-ZZZZ-ZZZ9"}).status_code == 429
+    assert client.get("/org-a/verify/ZZZZZZZZZZZZZZZ9/").status_code == 429
+    assert client.get("/org-a/verify/ZZZZZZZZZZZZZZZ9/receipt.pdf").status_code == 429
+    # Another address still checks its receipts.
+    other = client.get(
+        "/org-a/verify/", {"code": "ZZZZ-ZZZZ-ZZZZ-ZZZ9"}, REMOTE_ADDR="198.51.100.7"
+    )
+    assert other.status_code == 400

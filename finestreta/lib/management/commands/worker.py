@@ -103,7 +103,7 @@ class Command(DBWorkerCommand):
                 try:
                     close_old_connections()
                     beat(worker_id, started_at)
-                except Exception:  # noqa: BLE001,S112 - a missed beat is retried next time
+                except Exception:  # noqa: BLE001,S112 - a missed beat is retried next time  # nosec B112
                     continue
             connection.close()
 
