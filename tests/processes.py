@@ -189,19 +189,27 @@ def clamd(body_signatures: dict[str, bytes], *, stream_max_bytes: int) -> Iterat
                 stderr=subprocess.STDOUT,
             )
             try:
-                if not wait_until(lambda port=port: _clamd_answers(port), timeout=30):
+                # With its socket file bound, clamd keeps running when the TCP port was taken
+                # between the probe and its bind: its log says so, and another port is tried.
+                started = wait_until(
+                    lambda port=port, process=process, log=log: (
+                        process.poll() is not None or _port_taken(log) or _clamd_answers(port)
+                    ),
+                    timeout=30,
+                )
+                if not started or not _clamd_answers(port):
+                    if attempt < 2 and _port_taken(log):
+                        continue  # another port (finally stops this one)
                     tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-                    if (
-                        attempt < 2
-                        and process.poll() is not None
-                        and "Address already in use" in tail
-                    ):
-                        continue  # the port was taken meanwhile: another one (finally stops it)
                     raise RuntimeError(f"clamd did not start on port {port}:\n{tail}")
                 yield {"tcp": f"tcp:127.0.0.1:{port}", "unix": f"unix:{socket_path}"}
                 return
             finally:
                 stop(process)
+
+
+def _port_taken(log: Path) -> bool:
+    return log.exists() and "Address already in use" in log.read_text(errors="replace")
 
 
 def _clamd_answers(port: int) -> bool:
