@@ -28,12 +28,14 @@ setup: $(VENV)/.installed system-deps
 	$(PY) manage.py compilemessages --ignore=.venv -v 0
 
 # gettext (msgfmt, xgettext) for the catalogues; Debian's Chromium for the browser tests; coturn,
-# the real TURN server of the video tests;
+# the real TURN server of the video tests; ClamAV's clamd, the real virus scanner of the file tests
+# (they give it a signature database of their own: the official one is downloaded from the network);
 # SimpleSAMLphp (with PHP) as the real SAML 2.0 identity provider of the single-sign-on tests.
 system-deps:
 	@command -v msgfmt >/dev/null && command -v xgettext >/dev/null || scripts/apt-install gettext
 	@command -v chromium >/dev/null || scripts/apt-install chromium
 	@command -v turnserver >/dev/null || scripts/apt-install coturn
+	@command -v clamd >/dev/null || test -x /usr/sbin/clamd || scripts/apt-install clamav-daemon
 	@test -d /usr/share/simplesamlphp/www && php -m 2>/dev/null | grep -qi '^xml$$' || scripts/apt-install simplesamlphp php-xml php-cli
 
 run: setup

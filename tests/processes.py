@@ -139,6 +139,88 @@ def coturn(secret: str, *, realm: str = "finestreta.test") -> Iterator[int]:
                 stop(process)
 
 
+@contextmanager
+def clamd(body_signatures: dict[str, bytes], *, stream_max_bytes: int) -> Iterator[dict[str, str]]:
+    """A real ClamAV clamd (Debian's clamav-daemon) listening on 127.0.0.1 and on a socket
+    file: yields its addresses in VIDEO_CLAMD's forms ({"tcp": "tcp:127.0.0.1:PORT", "unix":
+    "unix:PATH"}); stopped and waited for on exit.
+
+    Its signature database is the tests' own, written to a temporary directory: one body
+    signature (.ndb, any file type, any offset) per name in `body_signatures`, because the
+    official database is downloaded from the network (freshclam), which these machines do not
+    reach. The engine is the real one: it unpacks archives, PDF streams and pictures' text as
+    it does in production. It takes streams of up to `stream_max_bytes`."""
+    import shutil
+    import tempfile
+
+    binary = shutil.which("clamd") or shutil.which("clamd", path="/usr/sbin:/usr/local/sbin")
+    if binary is None:  # never a skip: `make system-deps` installs it
+        raise RuntimeError("ClamAV's clamd is not installed (run `make system-deps`)")
+    for attempt in range(3):
+        port = free_port()
+        with tempfile.TemporaryDirectory(prefix="finestreta-clamd-") as tmp:
+            signatures = "".join(
+                f"{name}:0:*:{body.hex()}\n" for name, body in body_signatures.items()
+            )
+            (Path(tmp) / "finestreta-tests.ndb").write_text(signatures)
+            socket_path = f"{tmp}/clamd.sock"
+            log = Path(tmp) / "clamd.log"
+            config = Path(tmp) / "clamd.conf"
+            config.write_text(
+                "\n".join(
+                    [
+                        "Foreground yes",
+                        f"LocalSocket {socket_path}",
+                        f"TCPSocket {port}",
+                        "TCPAddr 127.0.0.1",
+                        f"DatabaseDirectory {tmp}",
+                        f"TemporaryDirectory {tmp}",
+                        f"PidFile {tmp}/clamd.pid",
+                        f"LogFile {log}",
+                        f"StreamMaxLength {stream_max_bytes}",
+                        "MaxThreads 4",
+                        "",
+                    ]
+                )
+            )
+            process = subprocess.Popen(  # noqa: S603 - a fixed argv of a test tool
+                [binary, "--config-file", str(config)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                # With its socket file bound, clamd keeps running when the TCP port was taken
+                # between the probe and its bind: its log says so, and another port is tried.
+                started = wait_until(
+                    lambda port=port, process=process, log=log: (
+                        process.poll() is not None or _port_taken(log) or _clamd_answers(port)
+                    ),
+                    timeout=30,
+                )
+                if not started or not _clamd_answers(port):
+                    if attempt < 2 and _port_taken(log):
+                        continue  # another port (finally stops this one)
+                    tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+                    raise RuntimeError(f"clamd did not start on port {port}:\n{tail}")
+                yield {"tcp": f"tcp:127.0.0.1:{port}", "unix": f"unix:{socket_path}"}
+                return
+            finally:
+                stop(process)
+
+
+def _port_taken(log: Path) -> bool:
+    return log.exists() and "Address already in use" in log.read_text(errors="replace")
+
+
+def _clamd_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            sock.sendall(b"zPING\0")
+            return sock.recv(16) == b"PONG\0"
+    except OSError:
+        return False
+
+
 def free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.1", 0))

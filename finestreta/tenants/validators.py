@@ -40,6 +40,9 @@ RESERVED_SLUGS = frozenset(
     }
 )
 LOGO_FORMATS = {"PNG", "JPEG", "WEBP"}
+# A logo is shown a few hundred pixels wide; a larger one is a decompression bomb for every
+# citizen's browser (a single-colour 9000 × 9000 PNG weighs about 250 KB, under LOGO_MAX_BYTES).
+LOGO_MAX_PIXELS = 4_000_000
 
 
 def validate_not_reserved_slug(value: str) -> None:
@@ -79,7 +82,8 @@ def validate_time_zone(value: str) -> None:
 
 
 def validate_logo(file: File) -> None:
-    """Accept only small raster images Pillow can decode (no SVG: it can carry scripts)."""
+    """Accept only small raster images Pillow can decode (no SVG: it can carry scripts), in
+    bytes and in pixels."""
     if file.size is not None and file.size > settings.LOGO_MAX_BYTES:
         raise ValidationError(
             _("The logo is too large: the limit is %(kb)d KB."),
@@ -91,11 +95,16 @@ def validate_logo(file: File) -> None:
         file.seek(0)
         with Image.open(file) as image:
             image_format = image.format
+            width, height = image.size
             image.verify()
         file.seek(position)
+    except Image.DecompressionBombError:
+        raise ValidationError(_("The picture is too large."), code="size") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ValidationError(
             _("The logo must be a PNG, JPEG or WebP image."), code="format"
         ) from exc
     if image_format not in LOGO_FORMATS:
         raise ValidationError(_("The logo must be a PNG, JPEG or WebP image."), code="format")
+    if width * height > LOGO_MAX_PIXELS:
+        raise ValidationError(_("The picture is too large."), code="size")

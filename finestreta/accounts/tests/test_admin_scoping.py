@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import random
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from PIL import Image
 
 from finestreta.accounts.models import Membership
 from finestreta.catalogue.models import Service
@@ -261,3 +265,56 @@ def test_the_organisation_form_accepts_a_dark_enough_brand_colour(personas) -> N
     personas.org_a.refresh_from_db()
     assert personas.org_a.brand_colour == "#8a1538"
     assert personas.org_a.slug == "org-a"  # read-only for organisation admins
+
+
+def png_upload(name: str, size: tuple[int, int] = (8, 8), fmt: str = "PNG") -> SimpleUploadedFile:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (0, 90, 156)).save(buffer, format=fmt)
+    return SimpleUploadedFile(name, buffer.getvalue())
+
+
+@pytest.mark.parametrize(
+    ("logo", "code"),
+    [
+        (lambda: SimpleUploadedFile("logo.png", b"%PDF-1.4\n%%EOF\n"), "invalid_image"),
+        (
+            lambda: SimpleUploadedFile("logo.svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>"),
+            "invalid_image",
+        ),
+        (lambda: png_upload("logo.png", fmt="GIF"), "format"),  # a picture of a kind not taken
+        (lambda: png_upload("logo.png", (9000, 9000)), "size"),  # 81 megapixels in 250 KB
+        (lambda: noisy_png_upload(512), "size"),  # 768 KB, above LOGO_MAX_BYTES
+    ],
+    ids=["pdf-named-png", "svg", "gif-named-png", "pixel-bomb", "too-many-bytes"],
+)
+def test_the_organisation_form_refuses_a_logo_of_the_wrong_type_too_big_or_a_decompression_bomb(
+    personas, settings, tmp_path, logo, code
+) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    settings.LOGO_MAX_BYTES = 512 * 1024
+    url = reverse("admin:tenants_organisation_change", args=[personas.org_a.pk])
+    data = organisation_post(personas.org_a, logo=logo())
+    response = logged_in(personas.admin_a).post(url, data)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors.as_data()
+    assert list(errors) == ["logo"] and code in [error.code for error in errors["logo"]]
+    personas.org_a.refresh_from_db()
+    assert not personas.org_a.logo and not any(tmp_path.rglob("*"))
+
+
+def noisy_png_upload(side: int) -> SimpleUploadedFile:
+    """A PNG that does not compress, so its weight grows with its side."""
+    noise = random.Random(side).randbytes(side * side * 3)  # noqa: S311 - not for security
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (side, side), noise).save(buffer, format="PNG")
+    return SimpleUploadedFile("logo.png", buffer.getvalue())
+
+
+def test_the_organisation_form_keeps_a_small_real_logo(personas, settings, tmp_path) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    url = reverse("admin:tenants_organisation_change", args=[personas.org_a.pk])
+    data = organisation_post(personas.org_a, logo=png_upload("logo.png"))
+    assert logged_in(personas.admin_a).post(url, data).status_code == 302
+    personas.org_a.refresh_from_db()
+    assert personas.org_a.logo.name.startswith("logos/")
+    assert (tmp_path / personas.org_a.logo.name).is_file()

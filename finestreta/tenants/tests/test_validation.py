@@ -153,6 +153,17 @@ def test_the_logo_validator_refuses_an_image_above_the_size_limit(settings) -> N
     validate_logo(upload("logo.png", content))
 
 
+def test_the_logo_validator_refuses_a_light_file_of_too_many_pixels() -> None:
+    """A decompression bomb for every citizen's browser that shows the logo."""
+    content = png_bytes((9000, 9000))  # 81 megapixels of one colour, about 250 KB
+    assert len(content) < 512 * 1024
+    with pytest.raises(ValidationError) as caught:
+        validate_logo(upload("logo.png", content))
+    assert caught.value.code == "size"
+    assert "too large" in caught.value.messages[0]
+    validate_logo(upload("logo.png", png_bytes((2000, 2000))))  # the limit, 4 megapixels
+
+
 # --- Opening hours ------------------------------------------------------------------------
 
 
