@@ -266,9 +266,9 @@ def restore(
     began = time.monotonic()
     directory.mkdir(mode=0o700)
     with tarfile.open(base / "base.tar.gz") as tar:
-        tar.extractall(directory, filter="tar")
+        tar.extractall(directory, filter="data")
     with tarfile.open(base / "pg_wal.tar.gz") as tar:
-        tar.extractall(directory / "pg_wal", filter="tar")
+        tar.extractall(directory / "pg_wal", filter="data")
     with (directory / "postgresql.auto.conf").open("a") as conf:
         conf.write(f"restore_command = 'cp {archive}/%f %p'\n")
         conf.write("archive_mode = 'off'\n")  # the drill's copies do not archive again
