@@ -33,7 +33,7 @@ driver in this process, each scenario bounded in count (--size) and every wait i
 
 Ratios are this run's figure over its baseline's (the machine is noisy: never compare figures of
 different runs). Exits 1 if any error was counted. Sizes: `--size full` (the issue's figures,
-about 7 minutes on 2 cores), `quick` (about 2 minutes), `tiny` (the smoke test's).
+about 6 minutes on 2 cores), `quick` (about 2 minutes), `tiny` (the smoke test's).
 
     .venv/bin/python bench/load.py --size quick
     .venv/bin/python bench/load.py --json figures.json

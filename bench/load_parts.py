@@ -45,7 +45,7 @@ class Size:
 
 
 SIZES = {
-    # The production issue's figures; about 7 minutes on 2 cores.
+    # The production issue's figures; about 6 minutes on 2 cores.
     "full": Size(200, 5, 5, 200, 5, 0.5, 4, 2000, 40, 20, 2000),
     # A couple of minutes.
     "quick": Size(50, 2, 5, 40, 3, 0.5, 4, 200, 10, 5, 200),
