@@ -256,7 +256,10 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             raise services.NotAllowed("bad_message", "A signal carries a description or candidate.")
         if presence.state != Presence.State.ADMITTED or not isinstance(to, str):
             raise services.NotAllowed("not_in_room", "Both sides must be in the call.")
-        channel = self.peers.get(to)
+        # A description (rare: offers, answers, ICE restarts) looks the channel up afresh: the
+        # cached one is stale when the other side reconnected and its `peer-joined` was lost in
+        # flight (Redis restarting). Candidates, many and right after it, use the cache.
+        channel = None if "description" in content else self.peers.get(to)
         if channel is None:
             channel = await database_sync_to_async(self._admitted_channel)(to)
         if channel is None:
