@@ -14,7 +14,7 @@ PYTEST_WORKERS ?= 2
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: sso-demo run test setup system-deps lint typecheck i18n-check messages test-sqlite test-postgres clean
+.PHONY: sso-demo run test setup system-deps lint typecheck i18n-check messages test-sqlite test-postgres soak clean
 
 $(VENV)/.installed: pyproject.toml requirements/constraints.txt
 	@$(PYTHON) -c "import sys; assert sys.version_info[:2] == (3, 11)" 2>/dev/null || { echo "Python 3.11 is needed (found: $(PYTHON))"; exit 1; }
@@ -73,6 +73,13 @@ test-postgres: setup
 	  FINESTRETA_TESTING=1 DATABASE_URL="$(TEST_POSTGRES_URL)" $(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS); \
 	elif [ -n "$$CI" ]; then echo "CI: PostgreSQL is required and unreachable"; exit 1; \
 	else echo "PostgreSQL unreachable at $(TEST_POSTGRES_URL): the PostgreSQL pass did not run (CI runs it)."; fi
+
+# The soak suite (docs/operations.md): the fault tests (Redis and PostgreSQL restarted, a web
+# process killed, each on engines of its own), the load scenarios at a small size (invariants
+# only) and the backup drill. The test harness's database is TEST_POSTGRES_URL. Not in
+# `make test` (pyproject's addopts leave out `-m soak`); .ci/run runs both.
+soak: setup
+	FINESTRETA_TESTING=1 DATABASE_URL="$(TEST_POSTGRES_URL)" $(VENV)/bin/pytest -m soak $(PYTEST_ARGS) tests/production
 
 test: setup lint typecheck i18n-check
 	$(PY) manage.py makemigrations --check --dry-run -v 1

@@ -91,6 +91,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: its request id and timing cover everything else (logs and metrics, ADR 38).
     "finestreta.lib.middleware.ObservabilityMiddleware",
+    # A database outage raised by a view: 503 with Retry-After, not a 500 (lib.unavailable).
+    "finestreta.lib.unavailable.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "finestreta.lib.middleware.SecurityHeadersMiddleware",
@@ -178,6 +180,10 @@ REDIS_URL = env_str("REDIS_URL")
 # apart by this prefix. A test run's own, passed on to the servers it starts (tests/processes).
 CHANNEL_PREFIX = env_str("CHANNEL_PREFIX", f"test{os.getpid()}." if TESTING else "finestreta.")
 if REDIS_URL:
+    import redis.exceptions
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialBackoff
+
     CHANNEL_LAYERS = {
         "default": {
             # channels_redis's pub/sub layer, with messages between consumers of one process
@@ -191,6 +197,15 @@ if REDIS_URL:
                         "address": REDIS_URL,
                         "socket_timeout": env_int("REDIS_SOCKET_TIMEOUT", 15),
                         "max_connections": env_int("REDIS_MAX_CONNECTIONS", 1000),
+                        # After a Redis restart every pooled connection is dead, and redis-py's
+                        # asyncio client does not retry by default: each one's next command
+                        # would fail (and close a WebSocket). Retry on a fresh connection;
+                        # while Redis is down, fail within about a second.
+                        "retry": Retry(ExponentialBackoff(cap=0.5, base=0.1), 3),
+                        "retry_on_error": [
+                            redis.exceptions.ConnectionError,
+                            redis.exceptions.TimeoutError,
+                        ],
                     }
                 ],
                 "prefix": CHANNEL_PREFIX,

@@ -24,6 +24,9 @@ from finestreta.video import file_urls as video_file_urls
 from finestreta.video import staff_urls as staff_video_urls
 from finestreta.video import urls as video_urls
 
+# A database outage raised by a middleware: 503, not 500 (lib.unavailable).
+handler500 = "finestreta.lib.unavailable.handler500"
+
 admin.site.site_header = _("Finestreta administration")
 admin.site.site_title = _("Finestreta")
 admin.site.index_title = _("Administration")

@@ -388,9 +388,13 @@ class BookingListView(OrganisationView):
     )
     def post(self, request: Request, org: str) -> Response:
         key = idempotency_key(request)
-        if key and (
-            earlier := booking.find_by_idempotency_key(organisation=self.organisation, key=key)
-        ):
+        earlier = (
+            booking.find_by_idempotency_key(organisation=self.organisation, key=key)
+            if key
+            else None
+        )
+        # Still held: its request was cut off before booking it; this retry books it below.
+        if earlier is not None and earlier.status != Appointment.Status.HELD:
             return appointment_response(earlier)
         data = s.BookingRequestSerializer(data=request.data, context=self.context())
         data.is_valid(raise_exception=True)

@@ -320,6 +320,31 @@ def _await_keyed(organisation: Organisation, key: str) -> Appointment | None:
     return earlier
 
 
+def _finish_keyed(
+    earlier: Appointment,
+    contact: Contact,
+    now: dt.datetime,
+    booked_by: Membership | None,
+    idempotency_key: str | None,
+) -> Booking:
+    """A retry's answer when its key already names an appointment: that appointment, or —
+    when it is still only held, its request cut off between the hold and the booking (the
+    database went away, the process died) — that hold, booked now. Never a hold answered as if
+    it were a booking."""
+    if earlier.status != Appointment.Status.HELD:
+        return Booking(earlier, created=False)
+    if booked_by is None and earlier.service.requires_verification:
+        raise VerificationNeeded()
+    booked = confirm_booking(
+        appointment=earlier,
+        contact=contact,
+        now=now,
+        booked_by=booked_by,
+        idempotency_key=idempotency_key,
+    )
+    return Booking(booked, created=True)
+
+
 def book_appointment(
     *,
     service: Service,
@@ -339,10 +364,11 @@ def book_appointment(
     A retry with the same idempotency key returns the appointment the first request made.
     """
     organisation = service.organisation
+    contact = contact or Contact(name="")
     if idempotency_key:
         earlier = _await_keyed(organisation, idempotency_key)
         if earlier is not None:
-            return Booking(earlier, created=False)
+            return _finish_keyed(earlier, contact, now, booked_by, idempotency_key)
     if booked_by is None and service.requires_verification:
         # A code goes to a held time; in one step there is nothing to send it for.
         raise VerificationNeeded(
@@ -351,7 +377,6 @@ def book_appointment(
                 "hold a time, ask for the code, then book the hold with it."
             )
         )
-    contact = contact or Contact(name="")
     # The hold commits on its own (a short transaction per agent tried: long transactions
     # waiting on each other's exclusion checks would deadlock under contention); if the
     # booking then fails, the hold is released at once (or expires, should this process die).
@@ -371,7 +396,7 @@ def book_appointment(
     except SlotTaken:
         earlier = _await_keyed(organisation, idempotency_key) if idempotency_key else None
         if earlier is not None:
-            return Booking(earlier, created=False)
+            return _finish_keyed(earlier, contact, now, booked_by, idempotency_key)
         raise
     try:
         booked = confirm_booking(

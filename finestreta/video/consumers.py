@@ -52,6 +52,9 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         self.presence = None
         self.peers: dict[str, str] = {}  # admitted peer id → channel name (a cache)
         self.groups_joined: list[str] = []
+        # The last chat line this client has (None: not known, as for a citizen admitted just
+        # now, who was sent no history): a later line's number shows what it missed.
+        self.chat_seq: int | None = None
         self.tokens = float(RATE)
         self.refilled = time.monotonic()
         self.touched = time.monotonic()  # joining counts as being seen
@@ -148,6 +151,8 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             await self._tell_staff({"type": "waiting", **self._waiting_card()})
         if self.presence.role == Role.STAFF:
             await self._join_group(staff_group(self.room))
+        if admitted:
+            self.chat_seq = max((line["seq"] for line in entered.snapshot["chat"]), default=0)
         await self.send_json(
             {
                 "type": "welcome",
@@ -251,7 +256,10 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             raise services.NotAllowed("bad_message", "A signal carries a description or candidate.")
         if presence.state != Presence.State.ADMITTED or not isinstance(to, str):
             raise services.NotAllowed("not_in_room", "Both sides must be in the call.")
-        channel = self.peers.get(to)
+        # A description (rare: offers, answers, ICE restarts) looks the channel up afresh: the
+        # cached one is stale when the other side reconnected and its `peer-joined` was lost in
+        # flight (Redis restarting). Candidates, many and right after it, use the cache.
+        channel = None if "description" in content else self.peers.get(to)
         if channel is None:
             channel = await database_sync_to_async(self._admitted_channel)(to)
         if channel is None:
@@ -385,7 +393,24 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     # --- Events from the channel layer --------------------------------------------------------
 
     async def video_relay(self, event: dict[str, Any]) -> None:
-        await self.send_json(event["message"])
+        message = event["message"]
+        if message.get("type") == "chat":
+            await self._chat_missed_before(message["seq"])
+        await self.send_json(message)
+
+    async def _chat_missed_before(self, seq: int) -> None:
+        """Lines numbered between the last this client has and `seq` never reached it (lost
+        in flight, say while Redis restarted): send them from the database first. One that
+        is only late comes twice; clients keep one line per `seq` (docs/signaling.md)."""
+        last, self.chat_seq = self.chat_seq, max(self.chat_seq or 0, seq)
+        if last is None or seq <= last + 1:
+            return
+        room = self._room()
+        missed = await database_sync_to_async(services.chat_lines_between)(
+            room=room, after=last, before=seq
+        )
+        for line in missed:
+            await self.send_json(line)
 
     async def video_joined(self, event: dict[str, Any]) -> None:
         if event["channel"] == self.channel_name:

@@ -569,6 +569,14 @@ def chat_message(line: ChatLine) -> dict[str, Any]:
     }
 
 
+def chat_lines_between(*, room: Room, after: int, before: int) -> list[dict[str, Any]]:
+    """The stored lines numbered between `after` and `before` (both left out), as sent: those a
+    participant missed live. The channel layer delivers at most once (a Redis outage loses what
+    was in flight); every acknowledged line is stored all the same."""
+    lines = ChatLine.objects.filter(room=room, seq__gt=after, seq__lt=before).order_by("seq")
+    return [chat_message(line) for line in lines[:CHAT_HISTORY]]
+
+
 def post_chat(*, room: Room, presence: Presence, text: str, ref: str, now: dt.datetime) -> ChatLine:
     """Store a chat line with the room's next number; a line the same participant sent before
     with the same `ref` (a resend after a dropped connection) is returned, not stored again."""

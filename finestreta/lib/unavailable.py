@@ -1,0 +1,95 @@
+"""The answer while the database is unreachable (restarted, failing over, out of connections):
+503 with Retry-After instead of a 500 with a traceback. The API gets its error shape
+(api.errors) with the code `unavailable`; a page gets a plain page in the request's language.
+
+Two ways in, one answer:
+- `DatabaseUnavailableMiddleware.process_exception`: the database errors raised by a view (most
+  of them: a view's first query is where a lost connection shows), with DEBUG on or off;
+- `handler500` (finestreta.urls): the ones raised by a middleware (sessions, the staff session
+  check), which Django turns into a 500 before any `process_exception` sees them; it only runs
+  with DEBUG off, as in production.
+
+Nothing here touches the database, templates with context processors or the translation
+catalogues' lazy objects that might: the texts are the few below, in the four languages.
+They live here rather than in locale/ because this page must render with nothing else working.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from html import escape
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import translation
+from django.views import defaults
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER = 5  # seconds: a restart or a failover of PostgreSQL takes about that long
+UNAVAILABLE = (OperationalError, InterfaceError)
+
+TITLE = {
+    "ca": "Servei no disponible per un moment",
+    "es": "Servicio no disponible por un momento",
+    "oc": "Servici non disponible per un moment",
+    "en": "Service unavailable for a moment",
+}
+MESSAGE = {
+    "ca": "No hem pogut atendre la vostra petició. Torneu-ho a provar d'aquí a uns segons.",
+    "es": "No hemos podido atender su petición. Vuelva a intentarlo dentro de unos segundos.",
+    "oc": "Non auem podut atier era vòsta demana. Tornatz-i a ensajar d'aciu a uns segons.",
+    "en": "We could not handle your request. Please try again in a few seconds.",
+}
+
+
+def is_unavailable(error: BaseException | None) -> bool:
+    return isinstance(error, UNAVAILABLE)
+
+
+def unavailable_response(request: HttpRequest) -> HttpResponse:
+    """503 with Retry-After: JSON in the API's error shape under /api/, a plain page elsewhere."""
+    language = translation.get_language() or "ca"
+    language = language.split("-")[0] if language.split("-")[0] in MESSAGE else "ca"
+    response: HttpResponse
+    if request.path.startswith("/api/"):
+        response = JsonResponse(
+            {"error": {"code": "unavailable", "message": MESSAGE[language]}}, status=503
+        )
+    else:
+        title, message = escape(TITLE[language]), escape(MESSAGE[language])
+        response = HttpResponse(
+            f'<!doctype html><html lang="{language}"><head><meta charset="utf-8">'
+            f"<title>{title}</title></head><body><main><h1>{title}</h1><p>{message}</p>"
+            "</main></body></html>",
+            status=503,
+            content_type="text/html; charset=utf-8",
+        )
+    response["Retry-After"] = str(RETRY_AFTER)
+    response["Cache-Control"] = "no-store"
+    response["Content-Language"] = language
+    return response
+
+
+class DatabaseUnavailableMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not is_unavailable(exception):
+            return None
+        logger.warning("database unavailable: %s", exception)
+        return unavailable_response(request)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    """Django's 500 handler, called while the exception is being handled: a database outage
+    raised by a middleware gets the 503 too; anything else the usual 500 page."""
+    if is_unavailable(sys.exc_info()[1]):
+        return unavailable_response(request)
+    return defaults.server_error(request)
