@@ -9,9 +9,8 @@ Two ways in, one answer:
   check), which Django turns into a 500 before any `process_exception` sees them; it only runs
   with DEBUG off, as in production.
 
-Nothing here touches the database, templates with context processors or the translation
-catalogues' lazy objects that might: the texts are the few below, in the four languages.
-They live here rather than in locale/ because this page must render with nothing else working.
+Nothing here touches the database or templates with context processors: the page is a few
+lines of HTML, and its texts come from the compiled catalogues (in memory once loaded).
 """
 
 from __future__ import annotations
@@ -21,28 +20,17 @@ import sys
 from collections.abc import Callable
 from html import escape
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import translation
+from django.utils.translation import gettext
 from django.views import defaults
 
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER = 5  # seconds: a restart or a failover of PostgreSQL takes about that long
 UNAVAILABLE = (OperationalError, InterfaceError)
-
-TITLE = {
-    "ca": "Servei no disponible per un moment",
-    "es": "Servicio no disponible por un momento",
-    "oc": "Servici non disponible per un moment",
-    "en": "Service unavailable for a moment",
-}
-MESSAGE = {
-    "ca": "No hem pogut atendre la vostra petició. Torneu-ho a provar d'aquí a uns segons.",
-    "es": "No hemos podido atender su petición. Vuelva a intentarlo dentro de unos segundos.",
-    "oc": "Non auem podut atier era vòsta demana. Tornatz-i a ensajar d'aciu a uns segons.",
-    "en": "We could not handle your request. Please try again in a few seconds.",
-}
 
 
 def is_unavailable(error: BaseException | None) -> bool:
@@ -51,15 +39,17 @@ def is_unavailable(error: BaseException | None) -> bool:
 
 def unavailable_response(request: HttpRequest) -> HttpResponse:
     """503 with Retry-After: JSON in the API's error shape under /api/, a plain page elsewhere."""
-    language = translation.get_language() or "ca"
-    language = language.split("-")[0] if language.split("-")[0] in MESSAGE else "ca"
+    languages = {code for code, _name in settings.LANGUAGES}
+    language = (translation.get_language() or "").split("-")[0]
+    language = language if language in languages else settings.LANGUAGE_CODE
+    with translation.override(language):
+        title = gettext("Service unavailable for a moment")
+        message = gettext("We could not handle your request. Please try again in a few seconds.")
     response: HttpResponse
     if request.path.startswith("/api/"):
-        response = JsonResponse(
-            {"error": {"code": "unavailable", "message": MESSAGE[language]}}, status=503
-        )
+        response = JsonResponse({"error": {"code": "unavailable", "message": message}}, status=503)
     else:
-        title, message = escape(TITLE[language]), escape(MESSAGE[language])
+        title, message = escape(title), escape(message)
         response = HttpResponse(
             f'<!doctype html><html lang="{language}"><head><meta charset="utf-8">'
             f"<title>{title}</title></head><body><main><h1>{title}</h1><p>{message}</p>"
